@@ -13,6 +13,7 @@ from pipelines import __version__
 STAGES = {
     "simulate": "pipelines.simulate",
     "ingest": "pipelines.ingest",
+    "build-features": "pipelines.build_features",
 }
 
 

@@ -1,0 +1,1 @@
+"""Point-in-time features in DuckDB SQL for the four risk families, with their catalog."""

@@ -1,0 +1,1 @@
+"""Estimators, rules, metrics and SHAP explanations (no I/O, no MLflow)."""

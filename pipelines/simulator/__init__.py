@@ -1,0 +1,1 @@
+"""A realistic coal-mine data simulator: four sources, planted anomalies, decoys, biased inspections."""
