@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import string
 from dataclasses import dataclass
@@ -134,14 +135,20 @@ def build_features(
             con.execute("drop table _mine_features_new")
         else:
             # pass-through staging of big tables stays a temporary view: no copy, gone at close
-            con.execute(f"drop view if exists {model.name}")
-            con.execute(f"drop table if exists {model.name}")
+            _drop(con, model.name)
             if model.materialized == "view":
                 con.execute(f"create or replace temp view {model.name} as {body}")
             else:
                 con.execute(f"create table {model.name} as {body}")
         built.append(model.name)
     return built
+
+
+def _drop(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop a view or table of that name in this database (a previous build may have made either)."""
+    for kind in ("view", "table"):
+        with contextlib.suppress(duckdb.CatalogException):  # it exists as the other kind
+            con.execute(f"drop {kind} if exists {name}")
 
 
 def run_checks(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, pd.DataFrame]:
