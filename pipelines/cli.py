@@ -14,6 +14,12 @@ STAGES = {
     "simulate": "pipelines.simulate",
     "ingest": "pipelines.ingest",
     "build-features": "pipelines.build_features",
+    "train": "pipelines.train",
+    "evaluate": "pipelines.evaluate",
+    "score": "pipelines.score",
+    "run": "pipelines.run",
+    "targets": "pipelines.targets",
+    "report": "pipelines.report",
 }
 
 

@@ -11,8 +11,9 @@ final as (
         cast(alarm_type as varchar) as alarm_type,
         cast(started_at as timestamp) as started_at,
         cast(case when ended_at < $as_of_end then ended_at end as timestamp) as ended_at,
-        cast(max_value as double) as max_value,
-        cast(avg_value as double) as avg_value,
+        -- the stored statistics are the final ones: an alarm still open at T has none known yet
+        cast(case when ended_at < $as_of_end then max_value end as double) as max_value,
+        cast(case when ended_at < $as_of_end then avg_value end as double) as avg_value,
         -- what the duty officer entered is known only once entered
         cast(case when entered_at < $as_of_end then cause end as varchar) as cause,
         cast(case when entered_at < $as_of_end then measure end as varchar) as measure,

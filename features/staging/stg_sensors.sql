@@ -17,7 +17,9 @@ final as (
         cast(coalesce(cutoff_high, alarm_high, case when sensor_type in ('0001', '0043') then 1.5 end) as double)
             as cutoff_high,
         cast(coalesce(restore_high, alarm_clear_high, alarm_high) as double) as restore_high,
-        cast(range_high as double) as range_high
+        cast(range_high as double) as range_high,
+        _file_id,
+        _record
     from source
 )
 

@@ -10,14 +10,19 @@ from pipelines.params import load_section
 
 @dataclass(frozen=True)
 class MinesParams:
-    # capacity: log-normal fitted to China_Mine_CH4_EF Fig.1 (2023, 0.3-5 Mt/a): median ~0.85 Mt, sigma ~0.75
-    capacity_median_tpy: float = 850_000.0
-    capacity_sigma: float = 0.75
+    # capacity (China_Mine_CH4_EF Fig.1, 2020-2023, mines inside the 0.3-5 Mt/a bound: median 0.9,
+    # p10 0.3, p90 2.4, 15 % exactly at 0.3, 37 % >= 1.2): a log-normal whose draws below the bound sit at the
+    # bound (the legal minimum many small mines were upgraded to), above it are drawn again, and most land on
+    # the standard approved sizes (85 % of real mines)
+    capacity_median_tpy: float = 820_000.0
+    capacity_sigma: float = 0.88
     capacity_min_tpy: float = 300_000.0
     capacity_max_tpy: float = 5_000_000.0
     capacity_step_tpy: float = 50_000.0
-    # gas classes (Fig.S3 shows ~70 % low; the brief wants only a few outburst mines)
-    gas_class_probs: tuple[float, float, float] = (0.66, 0.22, 0.12)
+    capacity_standard_mt: tuple[float, ...] = (0.3, 0.45, 0.6, 0.9, 1.2, 1.5, 1.8, 2.1, 2.4, 3.0, 4.0, 5.0)
+    capacity_standard_share: float = 0.85
+    # gas classes (Fig.S3, 4,006 mines: low 70 %, high 15 %, outburst 16 %)
+    gas_class_probs: tuple[float, float, float] = (0.70, 0.15, 0.15)
     # approved people underground at once = a + b * capacity in Mt/a, clipped
     headcount_base: float = 70.0
     headcount_per_mt: float = 58.0
@@ -74,22 +79,37 @@ class PowerParams:
 @dataclass(frozen=True)
 class MonitoringParams:
     period_minutes: int = 5  # sensor_stats period
+    # face methane baseline range per gas class (low, high, outburst); RuleKit's gassy longwall reads
+    # 0.37-0.75 % when not producing, and Chinese faces stay under the 1.0 % alarm in normal work
     ch4_base: tuple[tuple[float, float], tuple[float, float], tuple[float, float]] = (
         (0.03, 0.14),
-        (0.12, 0.4),
-        (0.18, 0.5),
-    )  # face methane baseline range per gas class (low, high, outburst)
+        (0.30, 0.60),
+        (0.40, 0.75),
+    )
+    # methane added at full production, per gas class: RuleKit reads +34-39 % while producing; about 45 % of
+    # the base here, because gas lags output by ~25 min and some of it shows after the shearer stops
     ch4_coupling: tuple[tuple[float, float], tuple[float, float], tuple[float, float]] = (
         (0.03, 0.12),
-        (0.12, 0.3),
-        (0.18, 0.4),
-    )  # methane added at full production, per gas class
-    ch4_noise: float = 0.006  # sd of the one-minute noise
+        (0.13, 0.28),
+        (0.17, 0.34),
+    )
+    ch4_face_peak: float = 0.8  # base and coupling of a face are scaled down together to keep full output below this
+    ch4_noise: float = 0.002  # sd of the one-minute noise
+    # a reading changes only when the true value moves this many quanta (0.01 % CH4, 1 ppm CO, 0.1 m/s or
+    # 0.1 degC) away from the last reported one: real points repeat their previous poll 77-100 % of the time
+    report_deadband: float = 1.0
+    fresh_air_ch4_day_share: float = 0.35  # days intake/refuge methane carries a trace (0.01-0.05 %), else 0.00
+    ret_flat_day_share: float = 0.5  # days a low-gas mine's total-return methane holds one value all day
+    co_quiet_day_share: float = 0.5  # days roadway/return CO of a low-gas mine reads 0 ppm all day
+    co_active_ppm: tuple[int, int] = (1, 3)  # else this while coal is cut (webGas: every CO reading is 0)
     exceed_per_face_month: tuple[float, float, float] = (0.15, 2.5, 4.0)  # genuine exceedances per gas class
     calibration_days: int = 15  # AQ 1029: methane sensors calibrated every 15 days
     faults_per_mine_month: float = 1.5
     fault_hours: tuple[float, float] = (0.5, 20.0)
-    heading_feed_off_min: tuple[float, float] = (20.0, 100.0)
+    # heading power off around shift changes: log-normal minutes (webGas: median 21, p25 5, p75 49, max 99)
+    heading_feed_off_median_min: float = 20.0
+    heading_feed_off_sigma: float = 1.0
+    heading_feed_off_clip_min: tuple[float, float] = (0.5, 100.0)
     heading_feed_off_prob: float = 0.7  # chance of a feed-off period at a heading shift change
     entry_delay_min: tuple[float, float] = (5.0, 90.0)
     restore_delay_min: tuple[float, float] = (2.0, 15.0)
@@ -112,6 +132,7 @@ class AnomalyParams:
     over_manning_factor: tuple[float, float] = (1.35, 1.7)
     hidden_face_share: tuple[float, float] = (0.25, 0.45)  # hidden face output / declared output
     exceed_boost: float = 2.0  # falsifying mines have more exceedances in their window
+    falsification_gassy_weight: float = 2.5  # odds of a high/outburst mine vs a low-gas one to falsify alarms
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from pipelines.simulator.output import GAS_INDEX
 
 QUANTUM = {"0001": 0.01, "0043": 0.01, "0004": 1.0, "0002": 0.1, "0003": 0.1}
 DECIMALS = {"0001": 2, "0043": 2, "0004": 0, "0002": 1, "0003": 1}
+FLAT_KINDS = ("ch4_in", "ch4_ref", "co_in", "co_ref")  # fresh air and refuge chambers: exact zeros, no hold
+PAUSE_BELOW_ALARM = 0.2  # a tampered point is paused while the gas is within this of its alarm threshold
 EPS = 1e-4  # values are quantised in float32: compare with thresholds to within a fraction of a quantum
 
 
@@ -55,6 +57,36 @@ def _noise(rng: np.random.Generator, n: int, sd: float, phi: float = 0.6) -> np.
     return ar1(rng.normal(0, sd, n), phi, np.sqrt(1 - phi**2))
 
 
+def deadband(x: np.ndarray, width: np.ndarray, block: int = 32) -> np.ndarray:
+    """Hold each row's value until its input moves more than `width` away (a play operator), vectorised.
+
+    y[t] = clip(y[t-1], x[t] - w, x[t] + w) composes clips, and clips compose into clips: a prefix scan
+    within blocks of minutes (log2(block) whole-array steps), then a short loop carries each block's end on.
+    """
+    a, n = x.shape
+    nb = -(-n // block)
+    pad = np.concatenate([x, np.repeat(x[:, -1:], nb * block - n, axis=1)], axis=1) if nb * block > n else x
+    w = width[:, None, None].astype(x.dtype)
+    rows = pad.reshape(a, nb, block)
+    lo, hi = rows - w, rows + w
+    step = 1
+    while step < block:
+        # compose the clip `step` minutes earlier (applied first) with this minute's clip
+        b_lo, b_hi = lo[..., step:], hi[..., step:]
+        new_lo = np.minimum(np.maximum(lo[..., :-step], b_lo), b_hi)
+        hi[..., step:] = np.minimum(np.maximum(hi[..., :-step], b_lo), b_hi)
+        lo[..., step:] = new_lo
+        step *= 2
+    carry = np.empty((a, nb), dtype=x.dtype)
+    y = x[:, 0].copy()
+    end_lo, end_hi = lo[..., -1], hi[..., -1]
+    for j in range(nb):
+        carry[:, j] = y
+        y = np.minimum(np.maximum(y, end_lo[:, j]), end_hi[:, j])
+    out = np.minimum(np.maximum(carry[..., None], lo), hi)
+    return out.reshape(a, nb * block)[:, :n]
+
+
 def _bump(n: int, rise: int, hold: int, tau: float) -> np.ndarray:
     """Shape 0..1..0 of a gas episode: linear rise, hold, exponential decay."""
     t = np.arange(n, dtype=float)
@@ -79,9 +111,13 @@ def build_monitoring(s: MineSim) -> None:
     Tmin = ar1(np.repeat(np.clip(tot, 0, 2), 15), 1 - a, a)
     face_B = rng.uniform(*mp.ch4_base[gas_i], s.F)
     face_C = rng.uniform(*mp.ch4_coupling[gas_i], s.F)
-    over = (face_B + face_C * 1.3) * 1.15 / 0.8
-    face_C = np.where(over > 1, np.maximum(0.01, (0.8 / 1.15 - face_B) / 1.3), face_C)
+    # ventilation is sized so that the upper corner (x1.15) at brisk output (x1.3) stays under the alarm:
+    # genuine exceedances come from gas events; shrinking both keeps the face's coupling ratio
+    shrink = np.minimum(1.0, mp.ch4_face_peak / ((face_B + face_C * 1.3) * 1.15))
+    face_B, face_C = face_B * shrink, face_C * shrink
+    day_of = np.arange(T) // 1440
     V = np.zeros((A, T), dtype=np.float32)  # float32 halves memory traffic; outputs are rounded in float64
+    exact = np.zeros(A, dtype=bool)  # rows drawn as exact readings already (no hold, no quantising noise)
     day_cycle = np.sin(2 * np.pi * (np.arange(T) % 1440) / 1440.0)
     hours = s.D * 24
     for r, pi in enumerate(analog):
@@ -96,17 +132,34 @@ def build_monitoring(s: MineSim) -> None:
         elif k == "ch4_ret":
             base = float(np.mean(face_B)) * 0.5
             v = base + float(np.mean(face_C)) * 0.35 * Tmin + _slow(rng, hours, 0.015) + _noise(rng, T, mp.ch4_noise * 0.6)
+            if gas_i == 0:
+                # a low-gas mine's total return moves less than the sensor resolves on many days (webGas)
+                flat = rng.random(s.D) < mp.ret_flat_day_share
+                day_level = np.round(v.reshape(s.D, 1440).mean(axis=1), 2)
+                v = np.where(flat[day_of], day_level[day_of], v)
         elif k in ("ch4_in", "ch4_ref", "co_in", "co_ref"):
             v = np.zeros(T)  # fresh air and refuge chambers read exactly zero for days
+            exact[r] = True
             level = 0.01 if k.startswith("ch4") else 1.0
             for t in rng.integers(0, T, rng.poisson(s.D / 10.0)):
                 v[t:t + int(rng.integers(1, 30))] = level
+            if k.startswith("ch4"):
+                # on some days a trace of methane reaches the point (webGas: intake and refuge points at 0.04-0.05)
+                trace = rng.random(s.D) < mp.fresh_air_ch4_day_share
+                if trace.any():
+                    drift = np.clip(rng.uniform(0.01, 0.05, s.D)[day_of] + _slow(rng, hours, 0.01), 0, None)
+                    v = np.where(trace[day_of], drift, v)
+                    exact[r] = False
         elif k == "co_face":
             v = rng.uniform(0, 3) + 2.0 * Imin[f] + _slow(rng, hours, 0.4) + _noise(rng, T, 0.25)
+        elif k in ("co_ret", "co_belt") and (gas_i == 0 or k == "co_belt"):
+            # away from a face CO reads 0 ppm for whole days, a ppm or few only while coal is cut (webGas)
+            quiet = rng.random(s.D) < mp.co_quiet_day_share
+            level = np.where(quiet, 0, rng.integers(mp.co_active_ppm[0], mp.co_active_ppm[1] + 1, s.D))
+            v = level[day_of] * (Tmin > 0.5)
+            exact[r] = True
         elif k == "co_ret":
             v = rng.uniform(1, 4) + 1.5 * Tmin + _slow(rng, hours, 0.4) + _noise(rng, T, 0.25)
-        elif k == "co_belt":
-            v = rng.uniform(0, 2) + _slow(rng, hours, 0.4) + _noise(rng, T, 0.2)
         elif k.startswith("wind"):
             base = rng.uniform(1.2, 3.5) if k == "wind_face" else rng.uniform(4.0, 8.0)
             v = base + _slow(rng, hours, 0.08) + _noise(rng, T, 0.03)
@@ -162,15 +215,19 @@ def build_monitoring(s: MineSim) -> None:
             cap = L.points[pi].alarm_high - float(rng.uniform(0.03, 0.12))
             V[r, ta:tb] = np.minimum(V[r, ta:tb], cap)
         else:
-            hi = V[r, ta:tb] > 0.55
+            # paused whenever the gas nears the alarm; the screen keeps the last value shown before
+            seg = V[r, ta:tb]
+            hi = seg > L.points[pi].alarm_high - PAUSE_BELOW_ALARM
+            for a0, b0 in _runs(hi):
+                seg[a0:b0] = seg[a0 - 1] if a0 > 0 else L.points[pi].alarm_high - PAUSE_BELOW_ALARM
             pause[r, ta:tb] = hi
-            V[r, ta:tb] = np.where(hi, np.minimum(V[r, ta:tb], 0.3), V[r, ta:tb])
     for pi, tc, dur in s.calibrations:
         r = row_of[pi]
         V[r, tc - 1] = rng.uniform(0.6, 1.2)
         V[r, tc:tc + dur] = 2.0 + rng.normal(0, 0.015, dur)
         V[r, tc + dur] = rng.uniform(0.4, 0.9)
         calib[r, tc - 1:tc + dur + 1] = True
+    pause &= ~calib  # a calibration shows as a calibration, even inside a paused stretch
     for pi, fa, fb, mode in s.faults:
         r = row_of[pi]
         if mode == "absent":
@@ -178,11 +235,18 @@ def build_monitoring(s: MineSim) -> None:
         else:
             fault[r, fa:fb] = True
             V[r, fa:fb] = 0.0
+    # a sensor holds its reading until the gas moves `report_deadband` quanta away from it: a play operator
+    # of half-width (deadband - 1/2) quanta followed by rounding changes the reading exactly then
+    quanta = np.array([QUANTUM.get(L.points[pi].sensor_type, 0.01) for pi in analog])
+    width = np.maximum(0.0, mp.report_deadband - 0.5 - 1e-3) * quanta
+    held = ~exact & (width > 0)
+    if held.any():
+        V[held] = deadband(V[held], width[held])
     for r, pi in enumerate(analog):
         pt = L.points[pi]
-        q = QUANTUM.get(pt.sensor_type, 0.01)
+        q = quanta[r]
         V[r] = np.clip(np.round(V[r] / q) * q, pt.range_low or 0.0, pt.range_high or 1e9)
-        if pt.kind in ("ch4_in", "ch4_ref", "co_in", "co_ref"):
+        if pt.kind in FLAT_KINDS:
             V[r] = np.clip(V[r], 0, None)
 
     alarms: list[dict] = []
@@ -294,7 +358,7 @@ def build_monitoring(s: MineSim) -> None:
         add_alarm(pi, "006" if mode == "absent" else "004", fa * 60 + int(rng.integers(0, 60)), end_s, st,
                   s.cause_measure("fault"))
 
-    # heading feed sensors: power off around shift changes (20-100 min), relay untouched
+    # heading feed sensors: power off around shift changes (log-normal minutes), relay untouched
     for fi, f in enumerate(L.faces):
         if f.type != "heading":
             continue
@@ -304,7 +368,8 @@ def build_monitoring(s: MineSim) -> None:
             for h in L.shift_hours:
                 if rng.random() < mp.heading_feed_off_prob:
                     a0 = (d * 1440 + h * 60 - int(rng.integers(0, 20))) * 60 + int(rng.integers(0, 60))
-                    dur = int(rng.uniform(*mp.heading_feed_off_min) * 60)
+                    minutes = rng.lognormal(np.log(mp.heading_feed_off_median_min), mp.heading_feed_off_sigma)
+                    dur = max(1, int(np.clip(minutes, *mp.heading_feed_off_clip_min) * 60))
                     if a0 > 0:
                         feed_iv.setdefault(feed, []).append((a0, min(a0 + dur, T * 60 + 1)))
     for pi, ivs in list(relay_iv.items()) + list(feed_iv.items()):
@@ -319,7 +384,8 @@ def build_monitoring(s: MineSim) -> None:
     # equipment on/off follows face activity; the main belt runs while any coal flows
     for pi, pt in enumerate(L.points):
         if pt.kind in ("onoff", "onoff_belt"):
-            run = (s.intensity[pt.face] > 0.02) if pt.kind == "onoff" else (s.tonnes.sum(axis=0) > 0.01)
+            # the shearer or heading machine runs in a quarter-hour when it cuts a tenth of its rate or more
+            run = (s.intensity[pt.face] > 0.1) if pt.kind == "onoff" else (s.tonnes.sum(axis=0) > 0.01)
             ch = np.flatnonzero(np.diff(run.astype(np.int8)) != 0) + 1
             for q in ch.tolist():
                 sw_point.append(pi)

@@ -8,7 +8,7 @@ import numpy as np
 
 from pipelines.schema import FAMILIES, GAS_CLASSES
 from pipelines.simulator import names
-from pipelines.simulator.config import SimulateParams
+from pipelines.simulator.config import MinesParams, SimulateParams
 
 MECHANISMS = {
     "hidden_workface": ("crew_in_restricted_area", "cards_left_at_shaft", "power_misbooked"),
@@ -77,6 +77,21 @@ def _window(rng: np.random.Generator, days: int, lo: int, hi: int) -> tuple[floa
     return start, min(float(days), start + length)
 
 
+def draw_capacity(rng: np.random.Generator, mp: MinesParams) -> float:
+    """An approved capacity in tonnes/year inside [capacity_min_tpy, capacity_max_tpy] (see MinesParams)."""
+    while True:
+        cap = float(np.exp(rng.normal(np.log(mp.capacity_median_tpy), mp.capacity_sigma)))
+        if cap <= mp.capacity_max_tpy:
+            break
+    cap = max(cap, mp.capacity_min_tpy)
+    standard = np.array(mp.capacity_standard_mt) * 1e6
+    if len(standard) and rng.random() < mp.capacity_standard_share:
+        cap = float(standard[np.argmin(np.abs(np.log(standard / cap)))])
+    else:
+        cap = round(cap / mp.capacity_step_tpy) * mp.capacity_step_tpy
+    return float(np.clip(cap, mp.capacity_min_tpy, mp.capacity_max_tpy))
+
+
 def plan_mines(n: int, days: int, seed: int, p: SimulateParams) -> list[MineSpec]:
     """Draw n mines with their registry attributes, anomalies and decoys (seeded)."""
     root = np.random.SeedSequence(seed)
@@ -103,8 +118,7 @@ def plan_mines(n: int, days: int, seed: int, p: SimulateParams) -> list[MineSpec
         ]
         suffix = names.MINE_SUFFIX[int(rng.integers(len(names.MINE_SUFFIX)))]
         mine_name = f"{county[:-1] if len(county) > 2 else county}{place}{suffix}"
-        cap = float(np.exp(rng.normal(np.log(mp.capacity_median_tpy), mp.capacity_sigma)))
-        cap = float(np.clip(round(cap / mp.capacity_step_tpy) * mp.capacity_step_tpy, mp.capacity_min_tpy, mp.capacity_max_tpy))
+        cap = draw_capacity(rng, mp)
         cap_mt = cap / 1e6
         headcount = int(np.clip(round((mp.headcount_base + mp.headcount_per_mt * cap_mt) * rng.uniform(0.9, 1.1) / 5) * 5,
                                 mp.headcount_min, mp.headcount_max))
@@ -138,7 +152,13 @@ def plan_mines(n: int, days: int, seed: int, p: SimulateParams) -> list[MineSpec
         k = int(round(ap.positive_share[fam_i] * n))
         if n >= 4:
             k = max(k, 1)
-        chosen = rng.permutation(n)[:k]
+        if family == "alarm_falsification":
+            # falsified handling needs alarms to handle: gassy mines are likelier to have it (and the
+            # registry's gas-class shares stay as drawn)
+            w = np.array([ap.falsification_gassy_weight if s.gas_class != "low" else 1.0 for s in specs])
+            chosen = rng.choice(n, size=min(k, n), replace=False, p=w / w.sum())
+        else:
+            chosen = rng.permutation(n)[:k]
         mechs = MECHANISMS[family]
         for j, mine_i in enumerate(sorted(chosen)):
             spec = specs[mine_i]
@@ -147,8 +167,6 @@ def plan_mines(n: int, days: int, seed: int, p: SimulateParams) -> list[MineSpec
             if rng.random() < 0.3:
                 picks.append(mechs[int(rng.integers(len(mechs)))])
             for mech in dict.fromkeys(picks):
-                if family == "alarm_falsification" and spec.gas_class == "low" and rng.random() < 0.5:
-                    spec.gas_class = "high"  # falsified handling needs alarms to handle
                 start, end = _window(rng, days, *ap.window_days)
                 opts: dict = {}
                 if family == "concealed_accident":

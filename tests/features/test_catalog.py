@@ -20,7 +20,7 @@ def test_catalog_entries_are_well_formed():
         assert entry.direction in DIRECTIONS, (table, column, entry.direction)
         assert entry.zh and entry.en and entry.unit, (table, column)
         if entry.reason_en:
-            assert entry.reason(0.5) and entry.reason(0.5, "zh"), (table, column)
+            assert entry.reason(0.5, window_days=30) and entry.reason(0.5, "zh", window_days=30), (table, column)
 
 
 def test_every_column_of_every_feature_table_is_catalogued(con):

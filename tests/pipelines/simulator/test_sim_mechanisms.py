@@ -151,9 +151,12 @@ def test_maintenance_production(mech) -> None:
     pr = frame(res, "presence")
     faces = frame(res, "workfaces")
     lw = faces.loc[faces["face_type"] == "longwall", "area_code"]
-    e = seconds(pr["entered_at"])
-    at_night = pr[pr["area_code"].isin(lw) & (e >= first * DAY) & (e < (last + 1) * DAY) & ((e % DAY) < 3 * 3600)]
-    assert len(at_night) > 10
+    # crews at the longwalls in the middle of every night of the declared stop (presence, not entries: when
+    # crews enter depends on the shift rotation and travel times, which vary from mine to mine)
+    e, left = seconds(pr["entered_at"]), seconds(pr["left_at"].fillna(pd.Timestamp("2100-01-01")))
+    at_lw = pr["area_code"].isin(lw).to_numpy()
+    at_night = [int((at_lw & (e <= t) & (left > t)).sum()) for t in np.arange(first, last + 1) * DAY + 2 * 3600]
+    assert min(at_night) >= 5
 
 
 def test_over_manning(mech) -> None:
@@ -311,7 +314,8 @@ def test_sensor_tampering_pause(mech) -> None:
     w = st[(t >= pl.start_day * DAY) & (t < pl.end_day * DAY)]
     paused = w[(w["status"] & 64) > 0]
     assert len(paused) >= 3
-    assert paused["max_value"].max() <= 0.55  # paused exactly when the gas would have risen above this
+    # paused exactly when the gas would have neared the alarm (faces now run at 0.4-0.7 %, so 0.2 below it)
+    assert paused["max_value"].max() <= 0.8
     al = frame(res, "alarms")
     assert not (al[(al["point_code"] == point) & (al["alarm_type"] == "007")]["started_at"]
                 .isin(paused["period_start"])).any()
@@ -366,7 +370,10 @@ def test_vanished_cards(mech) -> None:
     assert ((gone - pd.Timestamp(acc["occurred_at"]).normalize()).dt.days.between(1, 7)).all()
     assert _no_report(res, acc)
     decl = frame(res, "declarations")
-    late = decl[(decl["face_code"] == acc["face_code"]) & (decl["declared_at"] > pd.Timestamp(acc["occurred_at"]))]
+    t = pd.Timestamp(acc["occurred_at"])
+    # the stop that covers the accident, filed after it (a routine maintenance filed later for a later date is not it)
+    late = decl[(decl["face_code"] == acc["face_code"]) & (decl["declared_at"] > t)
+                & (pd.to_datetime(decl["start_date"]) <= t.normalize())]
     assert len(late) == 1 and late.iloc[0]["kind"] == "maintenance"
     fm = meter(res, "face", acc["face_code"])
     t = seconds(pd.Series([pd.Timestamp(acc["occurred_at"])]))[0]
@@ -430,7 +437,9 @@ def test_double_shift_within_approved(mech) -> None:
     tr = frame(res, "shaft_trips")
     dur = (tr["up_at"] - tr["down_at"]).dt.total_seconds() / 3600
     t = seconds(tr["down_at"])
-    assert (dur[(t >= pl.start_day * DAY) & (t < pl.end_day * DAY)] > 14).sum() >= 5
+    shift_h = 24 / (4 if spec.four_shift else 3)
+    # a single shift lasts its length plus about an hour of travel; a double one twice the length (4 x 6 h or 3 x 8 h)
+    assert (dur[(t >= pl.start_day * DAY) & (t < pl.end_day * DAY)] > 1.5 * shift_h + 1).sum() >= 5
     hc = headcount(res)
     assert hc[(hc.index >= pl.start_day * DAY) & (hc.index < pl.end_day * DAY)].max() <= spec.approved_headcount
 
@@ -454,7 +463,12 @@ def test_drainage_peak_is_seasonal(mech) -> None:
     res, spec, pl = plan_of(mech, "drainage_peak")
     drain = pd.concat([meter(res, "drainage", k=0), meter(res, "drainage", k=1)])
     day = drain["t"] // DAY
-    assert drain.loc[day.between(30, 40), "kwh"].sum() > 1.4 * drain.loc[day < 10, "kwh"].sum() * 11 / 10
+    peak, early = day.between(30, 40), day < 10
+    # the first pump saturates at 22 h a day, so a mine that already pumps long hours in June shows the peak
+    # mostly as the second pump coming in
+    assert drain.loc[peak, "kwh"].sum() > 1.2 * drain.loc[early, "kwh"].sum() * 11 / 10
+    second = drain["meter_code"] == drain["meter_code"].max()
+    assert drain.loc[peak & second, "kwh"].sum() > 2 * drain.loc[early & second, "kwh"].sum() * 11 / 10
     # pumps start in the night valley tariff: night hours draw more than the afternoon
     hour = (drain["t"] % DAY) // 3600
     early = (day < 10) & (drain["meter_code"] == drain["meter_code"].min())

@@ -1,0 +1,544 @@
+"""The DuckDB warehouse: canonical and raw tables, row validation in SQL, rejects, the ingest manifest, the lock."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.schema import (
+    AREA_CODE_LEN,
+    BINARY_COLUMNS,
+    CARD_CODE_LEN,
+    DATE,
+    DUCKDB_TYPES,
+    FLOAT,
+    INT,
+    INTERVALS,
+    STATION_CODE_LEN,
+    TABLES,
+    TEXT,
+    TIMESTAMP,
+    Table,
+)
+
+log = logging.getLogger(__name__)
+
+LINEAGE = ("_file_id", "_record")
+# codes that embed the mine code: area = mine + 4 digits, station = area + 6, card = mine + 5 (contract)
+MINE_PREFIXED = {"area_code": AREA_CODE_LEN, "station_code": STATION_CODE_LEN, "card_code": CARD_CODE_LEN}
+TYPE_HINTS = {
+    INT: "not a whole number",
+    FLOAT: "not a number",
+    DATE: "not a valid date (YYYY-MM-DD)",
+    TIMESTAMP: "not a valid timestamp (YYYY-MM-DD HH:MM:SS)",
+}
+# `_check` value of a row identical to one already kept: counted as duplicate, not rejected
+SAME = 0
+
+MANIFEST_DDL = (
+    """create table if not exists ingest_runs (
+        run_id bigint, started_at timestamp, finished_at timestamp, data_dir varchar,
+        status varchar, message varchar)""",
+    """create table if not exists ingest_files (
+        file_id bigint, run_id bigint, path varchar, sha256 varchar, bytes bigint, profile varchar,
+        kind varchar, mine_code varchar, encoding varchar, status varchar, message varchar,
+        rows_read bigint, rows_loaded bigint, rows_rejected bigint, rows_duplicate bigint)""",
+    """create table if not exists rejects (
+        run_id bigint, file_id bigint, file varchar, record bigint, table_name varchar,
+        field varchar, reason varchar, raw varchar, stage varchar)""",
+    """create table if not exists duplicates (
+        run_id bigint, file_id bigint, record bigint, table_name varchar, reason varchar)""",
+)
+
+
+class WarehouseError(Exception):
+    """A problem the user must fix (path, lock, input folder); the message says what and where."""
+
+
+class WarehouseBusy(WarehouseError):
+    """Another ingest holds the warehouse lock."""
+
+
+class FileProblem(Exception):
+    """Reading input files failed mid-run; the run is retried without the file(s) to blame.
+
+    `file_ids` holds one file when the error names it, else every file the failed query read.
+    """
+
+    def __init__(self, file_ids: list[int], message: str):
+        super().__init__(message)
+        self.file_ids = file_ids
+        self.message = message
+
+
+def q(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(text: str) -> str:
+    """A quoted SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def check_writable(warehouse: Path) -> None:
+    """Fail clearly when the warehouse file or its folder cannot be written."""
+    folder = warehouse.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WarehouseError(f"cannot create the warehouse folder {folder}: {exc.strerror or exc}") from exc
+    if not folder.is_dir():
+        raise WarehouseError(f"the warehouse folder {folder} is not a directory")
+    if warehouse.exists() and (warehouse.is_dir() or not os.access(warehouse, os.W_OK)):
+        raise WarehouseError(f"the warehouse {warehouse} is not a writable file")
+    if not os.access(folder, os.W_OK):
+        raise WarehouseError(f"the warehouse folder {folder} is not writable")
+
+
+@contextmanager
+def exclusive_lock(warehouse: Path) -> Iterator[Path]:
+    """Hold `<warehouse>.lock` exclusively for the block; refuse at once if another ingest holds it."""
+    lock_path = warehouse.with_name(warehouse.name + ".lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise WarehouseError(f"cannot create the lock file {lock_path}: {exc.strerror or exc}") from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+            raise WarehouseBusy(
+                f"another ingest is already running on {warehouse} (lock {lock_path} held by process "
+                f"{holder}); wait for it to finish, then run again"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield lock_path
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock
+
+
+def connect(path: Path | str, memory_limit: str, threads: int, read_only: bool = False):
+    """Open the warehouse with bounded memory and threads; timestamps read as Beijing local time."""
+    config = {
+        "memory_limit": memory_limit,
+        "threads": threads,
+        "preserve_insertion_order": False,
+    }
+    con = duckdb.connect(str(path), read_only=read_only, config=config)
+    con.execute("set enable_progress_bar = false")
+    # the contract's timestamps are Beijing local time: zoned Parquet timestamps convert to it
+    con.execute("set TimeZone = 'Asia/Shanghai'")
+    return con
+
+
+def create_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the canonical tables (contract columns and types plus lineage) and the manifest tables."""
+    for table in TABLES.values():
+        cols = ", ".join(f"{q(c.name)} {DUCKDB_TYPES[c.kind]}" for c in table.columns)
+        con.execute(f"create table if not exists {q(table.name)} ({cols}, _file_id bigint, _record bigint)")
+    for ddl in MANIFEST_DDL:
+        con.execute(ddl)
+
+
+def ensure_raw_table(con: duckdb.DuckDBPyConnection, name: str, schema: pa.Schema) -> None:
+    """Create raw table `name` from a profile's Arrow schema plus `_file_id`, if it does not exist."""
+    con.register("_raw_empty", schema.empty_table())
+    try:
+        con.execute(f"create table if not exists {q(name)} as select *, null::bigint as _file_id from _raw_empty")
+    finally:
+        con.unregister("_raw_empty")
+
+
+def append_raw(con: duckdb.DuckDBPyConnection, name: str, rows: pa.Table) -> None:
+    """Append raw rows (with their `_file_id`) to raw table `name`, creating it from their schema if needed."""
+    con.register("_raw_rows", rows)
+    try:
+        con.execute(f"create table if not exists {q(name)} as select * from _raw_rows limit 0")
+        con.execute(f"insert into {q(name)} by name select * from _raw_rows")
+    finally:
+        con.unregister("_raw_rows")
+
+
+def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Names of the tables in the warehouse's main schema."""
+    rows = con.execute(
+        "select table_name from information_schema.tables where table_schema = 'main'"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def relation_types(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+    """Column name -> DuckDB type of a table, view or parenthesised query."""
+    rows = con.execute(f"describe select * from {relation}").fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def _csv_reader(path: Path, rejects: str | None = None) -> str:
+    """read_csv of the contract's CSV (header row, commas, double quotes), every value as text.
+
+    With `rejects`, malformed lines are kept in temp tables `<rejects>_errors` / `<rejects>_scans`;
+    without, they are skipped (only to read the header).
+    """
+    extra = (
+        f"store_rejects = true, rejects_table = '{rejects}_errors', rejects_scan = '{rejects}_scans'"
+        if rejects
+        else "ignore_errors = true"
+    )
+    return (
+        f"read_csv({lit(str(path))}, header = true, all_varchar = true, delim = ',', quote = '\"', "
+        f"escape = '\"', {extra})"
+    )
+
+
+def csv_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+    """The header of one CSV file as DuckDB reads it."""
+    return [r[0] for r in con.execute(f"describe select * from {_csv_reader(path)}").fetchall()]
+
+
+def csv_count(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """Data rows of one CSV file, well-formed or not (counted the way staging counts them)."""
+    reader = _csv_reader(path, "_count")
+    good = con.execute(f"select count(*) from {reader}").fetchone()[0]
+    bad = con.execute("select count(distinct line) from _count_errors").fetchone()[0] if _exists(con, "_count_errors") else 0
+    con.execute("drop table if exists _count_errors")
+    con.execute("drop table if exists _count_scans")
+    return int(good + bad)
+
+
+@dataclass(frozen=True)
+class CsvInput:
+    """One CSV file to stage: its manifest id, the path DuckDB reads, and header name -> column name."""
+
+    file_id: int
+    path: Path
+    columns: dict[str, str]
+
+
+def stage_csv(
+    con: duckdb.DuckDBPyConnection, name: str, files: list[CsvInput], raw_limit: int
+) -> tuple[list[str], dict[int, int]]:
+    """Read CSV files as text into temp view `name` with `_file_id` and `_record`; malformed lines go to rejects.
+
+    Returns the staged column names in order and the records read per file. `_record` is the 1-based data row of the file; rows are
+    numbered by insertion order, so insertion order is preserved while staging.
+    """
+    columns: list[str] = []
+    for f in files:
+        columns += [c for c in f.columns.values() if c not in columns]
+    stage = f"{name}_rows"
+    cols = ", ".join(f"{q(c)} varchar" for c in columns)
+    con.execute(f"create or replace temp table {q(stage)} ({cols}, _file_id bigint)")
+    con.execute("create or replace temp table _csv_gaps (_file_id bigint, k_from bigint, adj bigint)")
+    counts: dict[int, int] = {}
+    con.execute("set preserve_insertion_order = true")
+    try:
+        for f in files:
+            before = con.execute(f"select count(*) from {q(stage)}").fetchone()[0]
+            select = ", ".join(f"{q(src)} as {q(dst)}" for src, dst in f.columns.items())
+            reader = _csv_reader(f.path, "_csv")
+            try:
+                con.execute(f"insert into {q(stage)} by name select {select}, {f.file_id} as _file_id from {reader}")
+            except duckdb.Error as exc:
+                raise FileProblem([f.file_id], f"cannot be read as CSV: {_first_line(exc)}") from exc
+            staged = con.execute(f"select count(*) from {q(stage)}").fetchone()[0] - before
+            counts[f.file_id] = staged + _csv_rejects(con, f.file_id, raw_limit)
+            con.execute("drop table if exists _csv_errors")
+            con.execute("drop table if exists _csv_scans")
+    finally:
+        con.execute("set preserve_insertion_order = false")
+    # rows are numbered in insertion order (rowids of uncommitted rows start at an offset, so rank them)
+    k = "row_number() over (partition by s._file_id order by s.rowid)"
+    if con.execute("select count(*) from _csv_gaps").fetchone()[0]:
+        # good rows after a malformed line move down by the number of malformed lines before them
+        record = "k + coalesce((select max(g.adj) from _csv_gaps g where g._file_id = n._file_id and g.k_from <= k), 0)"
+    else:
+        record = "k"
+    con.execute(
+        f"create or replace temp view {q(name)} as select n.* exclude (k), {record} as _record "
+        f"from (select s.*, {k} as k from {q(stage)} s) n"
+    )
+    return columns, counts
+
+
+def _csv_rejects(con: duckdb.DuckDBPyConnection, file_id: int, raw_limit: int) -> int:
+    """Move DuckDB's malformed-line records of one file into rejects, note the gaps they leave; count them."""
+    if not _exists(con, "_csv_errors"):
+        return 0
+    con.execute(
+        f"""
+        insert into rejects
+        select f.run_id, f.file_id, f.path, e.record, split_part(f.profile, ':', 2), e.column_name,
+               'malformed CSV line: ' || split_part(e.error_message, chr(10), 1), left(e.csv_line, {int(raw_limit)}),
+               'read'
+        from (select line - 1 as record, any_value(column_name) as column_name,
+                     any_value(error_message) as error_message, any_value(csv_line) as csv_line
+              from _csv_errors group by line) e
+        cross join (select * from ingest_files where file_id = {int(file_id)}) f
+        """
+    )
+    con.execute(
+        f"""
+        insert into _csv_gaps
+        select {int(file_id)}, record - n + 1, n
+        from (select line - 1 as record, row_number() over (order by line) as n
+              from (select distinct line from _csv_errors))
+        """
+    )
+    return int(con.execute("select count(distinct line) from _csv_errors").fetchone()[0])
+
+
+def parquet_view(con: duckdb.DuckDBPyConnection, name: str, files: list[tuple[int, Path]], renames: dict[str, str]) -> None:
+    """Temp view `name` over Parquet files (columns by name) with `_file_id` and 1-based `_record`."""
+    paths = "[" + ", ".join(lit(str(p)) for _, p in files) + "]"
+    ids = "[" + ", ".join(str(int(i)) for i, _ in files) + "]"
+    reader = f"read_parquet({paths}, union_by_name = true)"
+    types = relation_types(con, reader)
+    select = ", ".join(f"{q(c)} as {q(renames.get(c, c))}" for c in types)
+    con.execute(
+        f"create or replace temp view {q(name)} as select {select}, "
+        f"{ids}[cast(file_index as bigint) + 1]::bigint as _file_id, file_row_number + 1 as _record from {reader}"
+    )
+
+
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether a table (temp tables included) exists."""
+    return bool(con.execute("select count(*) from duckdb_tables() where table_name = ?", [table]).fetchone()[0])
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class Check:
+    """One validation rule: rows where `condition` holds fail it."""
+
+    field: str | None
+    reason: str
+    condition: str
+
+
+def _typed_columns(table: Table, types: dict[str, str]) -> tuple[list[str], set[str]]:
+    """Select expressions casting source columns to the contract types; the set names columns with a `__s` twin."""
+    exprs: list[str] = []
+    twins: set[str] = set()
+    for c in table.columns:
+        target = DUCKDB_TYPES[c.kind]
+        name = q(c.name)
+        source = types.get(c.name)
+        if source is None:
+            exprs.append(f"null::{target} as {name}")
+            continue
+        text = source.upper() == "VARCHAR"
+        given = f"nullif(trim(s.{name}), '')" if text else f"s.{name}"
+        if c.kind == TEXT:
+            exprs.append(f"{given if text else f'cast(s.{name} as varchar)'} as {name}")
+        elif source.upper() == target:
+            exprs.append(f"s.{name} as {name}")
+        else:
+            exprs.append(f"{given} as {q(c.name + '__s')}")
+            exprs.append(f"try_cast({given} as {target}) as {name}")
+            twins.add(c.name)
+    return exprs, twins
+
+
+def _row_checks(table: Table, twins: set[str], types: dict[str, str]) -> list[Check]:
+    """Checks that look at one row alone, in the order the first failing one is reported."""
+    checks: list[Check] = []
+    for c in table.columns:
+        if c.required:
+            given = q(c.name + "__s") if c.name in twins else q(c.name)
+            checks.append(Check(c.name, "required value missing", f"{given} is null"))
+    for c in table.columns:
+        if c.name in twins:
+            checks.append(Check(c.name, TYPE_HINTS[c.kind], f"{q(c.name + '__s')} is not null and {q(c.name)} is null"))
+            if c.kind == INT:
+                # DuckDB rounds '1.5' to 2 when casting to an integer; a fraction is a type error here
+                exact = f"try_cast({q(c.name + '__s')} as double)"
+                checks.append(Check(c.name, TYPE_HINTS[INT], f"{exact} <> {q(c.name)}"))
+        if c.kind == FLOAT and c.name in types:
+            checks.append(Check(c.name, "not a finite number", f"not isfinite({q(c.name)})"))
+    for c in table.columns:
+        if c.length is not None:
+            checks.append(Check(c.name, f"must be {c.length} characters long", f"length({q(c.name)}) <> {c.length}"))
+        if c.digits:
+            checks.append(Check(c.name, "must be digits only", f"not regexp_full_match({q(c.name)}, '[0-9]+')"))
+        if c.name in MINE_PREFIXED and c.name != "mine_code":
+            checks.append(Check(c.name, "must start with the mine_code", f"not starts_with({q(c.name)}, mine_code)"))
+        if c.values is not None:
+            allowed = ", ".join(lit(v) for v in c.values)
+            checks.append(Check(c.name, f"must be one of: {', '.join(c.values)}", f"{q(c.name)} not in ({allowed})"))
+        if (table.name, c.name) in BINARY_COLUMNS:
+            checks.append(Check(c.name, "must be 0 or 1", f"{q(c.name)} not in (0, 1)"))
+    for name, start, end in INTERVALS:
+        if name == table.name:
+            checks.append(Check(end, f"{end} is before {start}", f"{q(end)} < {q(start)}"))
+    return checks
+
+
+def _key_join(table: Table, left: str, right: str) -> str:
+    """Join condition on the table's key; optional key columns match when both are empty."""
+    parts = []
+    for k in table.key:
+        op = "=" if table.column(k).required else "is not distinct from"
+        parts.append(f"{left}.{q(k)} {op} {right}.{q(k)}")
+    return " and ".join(parts)
+
+
+def load_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    source: str,
+    raw_columns: list[str],
+    run_id: int,
+    stage: str,
+    raw_limit: int,
+) -> None:
+    """Validate the rows of relation `source` (with `_file_id`, `_record`) in SQL and insert the good ones.
+
+    Bad rows go to `rejects` with the first failing check; rows identical to one already kept (in the
+    warehouse or earlier in this input) go to `duplicates`.
+    """
+    types = {k: v for k, v in relation_types(con, source).items() if k not in LINEAGE}
+    exprs, twins = _typed_columns(table, types)
+    raw = [f"s.{q(c)} as {q(f'__raw{i}')}" for i, c in enumerate(raw_columns)]
+    con.execute(
+        f"create or replace temp view _typed as select s._file_id, s._record, {', '.join(exprs + raw)} from {source} s"
+    )
+    row_checks = _row_checks(table, twins, types)
+    cols = ", ".join(q(c) for c in table.names)
+    key = ", ".join(q(k) for k in table.key)
+    required_key = " and ".join(f"{q(k)} is not null" for k in table.key if table.column(k).required) or "true"
+    no_row_failure = " and ".join(f"not coalesce({c.condition}, false)" for c in row_checks) or "true"
+
+    # within the input: candidate keys by hash first, then exact ranks only on those rows; sorting the
+    # hashes and comparing neighbours costs about a third of a hash aggregate over millions of keys
+    con.execute(
+        f"""
+        create or replace temp table _dupcand as
+        select distinct h from (
+            select h, lag(h) over (order by h) as prev
+            from (select hash({key}) as h from _typed where {required_key})
+        ) where h = prev
+        """
+    )
+    con.execute("create or replace temp table _dupres (_file_id bigint, _record bigint, dup varchar)")
+    if con.execute("select count(*) from _dupcand").fetchone()[0]:
+        con.execute(
+            f"""
+            insert into _dupres
+            select _file_id, _record, case when rh = rh0 then 'same' else 'conflict' end
+            from (
+                select _file_id, _record, hash({cols}) as rh,
+                       first_value(hash({cols})) over w as rh0, row_number() over w as rn
+                from _typed
+                where hash({key}) in (select h from _dupcand) and {required_key} and {no_row_failure}
+                window w as (partition by {key} order by _file_id, _record)
+            )
+            where rn > 1
+            """
+        )
+    # against the warehouse: a row whose key is already loaded (from earlier runs or other sources)
+    con.execute("create or replace temp table _whdup (_file_id bigint, _record bigint, dup varchar)")
+    if con.execute(f"select exists (select 1 from {q(table.name)})").fetchone()[0]:
+        tcols = ", ".join(f"t.{q(c)}" for c in table.names)
+        scols = ", ".join(f"s.{q(c)}" for c in table.names)
+        con.execute(
+            f"""
+            insert into _whdup
+            select s._file_id, s._record,
+                   case when bool_and(hash({scols}) = hash({tcols})) then 'same' else 'conflict' end
+            from _typed s join {q(table.name)} t on {_key_join(table, 's', 't')}
+            group by s._file_id, s._record
+            """
+        )
+    checks = list(row_checks)
+    key_text = ", ".join(table.key)
+    checks.append(
+        Check(key_text, f"conflicting duplicate: another row with the same ({key_text}) differs", "_dup = 'conflict'")
+    )
+    joins = []
+    for i, (cols_from, ref_table, cols_to) in enumerate(table.references):
+        alias = f"_r{i}"
+        on = " and ".join(f"s.{q(a)} = {alias}._k{j}" for j, a in enumerate(cols_from))
+        inner = ", ".join(f"{q(b)} as _k{j}" for j, b in enumerate(cols_to))
+        joins.append(f"left join (select distinct {inner}, true as _ok from {q(ref_table)}) {alias} on {on}")
+        given = " and ".join(f"s.{q(a)} is not null" for a in cols_from)
+        what = ", ".join(cols_from)
+        checks.append(Check(what, f"unknown {ref_table}: no row with this ({what}) in {ref_table}",
+                            f"{given} and {alias}._ok is null"))
+    same_at = len(row_checks) + 1  # rows identical to a kept row are counted before reference checks
+    whens = []
+    for i, c in enumerate(checks, start=1):
+        whens.append(f"when {c.condition} then {i}")
+        if i == same_at:
+            whens.append(f"when _dup = 'same' then {SAME}")
+    if con.execute("select exists (select 1 from _dupres) or exists (select 1 from _whdup)").fetchone()[0]:
+        dup_source = (
+            "(select t.*, coalesce(w.dup, d.dup) as _dup from _typed t "
+            "left join _dupres d using (_file_id, _record) left join _whdup w using (_file_id, _record))"
+        )
+    else:
+        dup_source = "(select *, null::varchar as _dup from _typed)"
+    con.execute(
+        f"""
+        create or replace temp table _bad as
+        select * from (
+            select s._file_id, s._record, case {' '.join(whens)} end as _check, s.* exclude (_file_id, _record)
+            from {dup_source} s
+            {' '.join(joins)}
+        ) where _check is not null
+        """
+    )
+    con.execute("create or replace temp table _checkmap (id integer, field varchar, reason varchar)")
+    con.executemany("insert into _checkmap values (?, ?, ?)", [[i, c.field, c.reason] for i, c in enumerate(checks, 1)])
+    render = _render_raw(len(raw_columns), raw_limit)
+    con.execute(
+        f"""
+        insert into rejects
+        select {int(run_id)}, b._file_id, f.path, b._record, {lit(table.name)}, m.field, m.reason, {render}, {lit(stage)}
+        from _bad b join _checkmap m on m.id = b._check left join ingest_files f on f.file_id = b._file_id
+        """
+    )
+    con.execute(
+        f"""
+        insert into duplicates
+        select {int(run_id)}, _file_id, _record, {lit(table.name)}, 'identical to a row already kept (same '
+               || {lit(key_text)} || ')'
+        from _bad where _check = {SAME}
+        """
+    )
+    keep = (
+        "where not exists (select 1 from _bad b where b._file_id = t._file_id and b._record = t._record)"
+        if con.execute("select exists (select 1 from _bad)").fetchone()[0]
+        else ""  # nothing to leave out: skip the anti-join
+    )
+    con.execute(f"insert into {q(table.name)} select {cols}, _file_id, _record from _typed t {keep}")
+    for tmp in ("_bad", "_dupcand", "_dupres", "_whdup", "_checkmap"):
+        con.execute(f"drop table if exists {tmp}")
+    con.execute("drop view if exists _typed")
+
+
+def _render_raw(n: int, limit: int) -> str:
+    """SQL rendering the source columns of a bad row as one CSV line (the row's raw text)."""
+    if n == 0:
+        return "null"
+    fields = []
+    for i in range(n):
+        v = f"cast(b.{q(f'__raw{i}')} as varchar)"
+        fields.append(
+            f"case when {v} is null then '' when regexp_matches({v}, '[,\"\\n\\r]') "
+            f"then '\"' || replace({v}, '\"', '\"\"') || '\"' else {v} end"
+        )
+    return f"left(concat_ws(',', {', '.join(fields)}), {int(limit)})"
