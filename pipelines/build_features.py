@@ -83,6 +83,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--window-days", type=int, default=None, help="trailing window in days (params: 30)")
     parser.add_argument("--history-days", type=int, default=None,
                         help="own-history window before it, in days (params: 90)")
+    parser.add_argument("--history", action="store_true",
+                        help="also build the as-of dates the models train on (every train.step_days), "
+                        "ending with the as-of date itself")
     parser.add_argument("--warehouse", type=Path, default=DEFAULT_WAREHOUSE,
                         help="DuckDB warehouse written by ingest (read only here)")
     parser.add_argument("--features", type=Path, default=DEFAULT_FEATURES,
@@ -94,10 +97,32 @@ def main(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in (("window_days", args.window_days), ("history_days", args.history_days)) if v}
     params = BuildFeaturesParams(**{**params.__dict__, **overrides})
     started = time.perf_counter()
+    if args.history:
+        return build_history(args, params, started)
     window, counts = run(args.warehouse, args.features, args.as_of, params)
     print(f"features as of {window.as_of} (window {window.window_days} d, history {window.history_days} d) "
           f"built in {time.perf_counter() - started:.1f} s in {args.features}")
     for table, n in counts.items():
         if not table.startswith("stg_"):
             print(f"  {table:<24} {n:>10,} rows")
+    return 0
+
+
+def build_history(args: argparse.Namespace, params: BuildFeaturesParams, started: float) -> int:
+    """Build the training snapshots and the as-of date (last, so the evidence tables are its own)."""
+    from pipelines.modelling import TrainParams, as_of_grid, data_span, ensure_feature_history
+
+    train_params = load_section("train", TrainParams, args.params)
+    con = connect(args.warehouse, args.features, params)
+    try:
+        first, last = data_span(con)
+        as_of = args.as_of or last
+        dates = as_of_grid(first, as_of, train_params)
+        ensure_feature_history(con, dates, train_params)
+        rows = con.execute("select as_of, count(*) from mine_features group by all order by 1").fetchall()
+    finally:
+        con.close()
+    print(f"feature history built in {time.perf_counter() - started:.1f} s in {args.features}:")
+    for day, n in rows:
+        print(f"  as of {day}: {n} mines")
     return 0

@@ -78,27 +78,48 @@ def _fingerprint(con: duckdb.DuckDBPyConnection) -> str:
         return "unknown"
 
 
+def missing_dates(con: duckdb.DuckDBPyConnection, dates: list[date], params: TrainParams) -> list[date]:
+    """The as-of dates whose features were not built from the warehouse's current state."""
+    has_log = con.execute(
+        "select count(*) from duckdb_tables() where table_name = 'feature_builds'"
+        " and database_name = current_database()"
+    ).fetchone()[0]
+    if not has_log:
+        return list(dates)
+    done = {
+        r[0]
+        for r in con.execute(
+            "select as_of from feature_builds where window_days = ? and history_days = ? and fingerprint = ?",
+            [params.window_days, params.history_days, _fingerprint(con)],
+        ).fetchall()
+    }
+    return [d for d in dates if d not in done]
+
+
 def ensure_feature_history(
     con: duckdb.DuckDBPyConnection, dates: list[date], params: TrainParams, force: bool = False
 ) -> None:
     """Build mine_features for each as-of date not already built from the same warehouse state.
 
     The evidence tables always hold the last date built; `force` rebuilds even a cached date, so they
-    match it (scoring needs the evidence behind its own as-of date).
+    match it (scoring needs the evidence behind its own as-of date). On a read-only features database
+    nothing is built: a missing date is an error that says which command builds it.
     """
-    con.execute(
-        "create table if not exists feature_builds (as_of date, window_days integer, history_days integer,"
-        " fingerprint varchar, built_at timestamp)"
-    )
+    todo = list(dates) if force else missing_dates(con, dates, params)
+    if not todo:
+        return
+    try:
+        con.execute(
+            "create table if not exists feature_builds (as_of date, window_days integer, history_days integer,"
+            " fingerprint varchar, built_at timestamp)"
+        )
+    except duckdb.Error as exc:
+        raise SystemExit(
+            f"features as of {', '.join(map(str, todo))} are not built and the features database is read only: "
+            "run `minewatch build-features --history` first"
+        ) from exc
     fingerprint = _fingerprint(con)
-    for as_of in dates:
-        done = con.execute(
-            "select count(*) from feature_builds where as_of = ? and window_days = ? and history_days = ?"
-            " and fingerprint = ?",
-            [as_of, params.window_days, params.history_days, fingerprint],
-        ).fetchone()[0]
-        if done and not force:
-            continue
+    for as_of in sorted(todo):
         log.info("building features as of %s", as_of)
         build_features(con, Window(as_of, params.window_days, params.history_days))
         con.execute("delete from feature_builds where as_of = ?", [as_of])

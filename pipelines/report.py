@@ -32,7 +32,7 @@ from pipelines.build_features import DEFAULT_FEATURES, DEFAULT_WAREHOUSE, BuildF
 from pipelines.modelling import TrainParams, configure_mlflow, ensure_feature_history
 from pipelines.params import load_section
 from pipelines.schema import ALARM_TYPES, FAMILIES, SENSOR_TYPES
-from pipelines.targets import RISK_NAMES, RISK_ORDER, load_targets, resolve_as_of
+from pipelines.targets import RISK_NAMES, RISK_ORDER, load_targets, plain_value, resolve_as_of
 from pipelines.targets import reason_text as targets_reason_text
 
 log = logging.getLogger(__name__)
@@ -440,15 +440,20 @@ def _fetch(con: duckdb.DuckDBPyConnection, present: set[str], needs: Iterable[st
 
 
 def evidence_as_of(con: duckdb.DuckDBPyConnection) -> date | None:
-    """The as-of date the evidence tables were last built for (they hold one date at a time)."""
+    """The as-of date the evidence tables were last built for (they hold one date at a time).
+
+    production_balance has a row for every mine and day up to its as-of, so its last day is the date;
+    feature_builds (written by score and train) is the fallback.
+    """
     present = _tables(con)
+    if "production_balance" in present:
+        row = con.execute("select cast(max(day) as date) from production_balance").fetchone()
+        if row and row[0] is not None:
+            return row[0]
     if "feature_builds" in present:
         row = con.execute("select as_of from feature_builds order by built_at desc limit 1").fetchone()
         if row:
             return row[0]
-    if "production_balance" in present:
-        row = con.execute("select max(day) from production_balance").fetchone()
-        return row[0] if row else None
     return None
 
 
@@ -736,6 +741,12 @@ def _missing(v: object) -> bool:
 
 
 DATE_COLUMNS = {"day", "start_date", "end_date"}
+CODE_NAMES = {
+    "kind": {"open_trip": ("never came up", "下井未出井"), "late_trip": ("came up 16 h+ later", "超 16 小时出井"),
+             "face_stop": ("face power stopped", "工作面用电骤停")},
+    "kind_decl": {"maintenance": ("maintenance", "检修"), "shutdown": ("shutdown", "停产"), "holiday": ("holiday", "放假")},
+    "gas_class": {"low": ("low", "低瓦斯"), "high": ("high", "高瓦斯"), "outburst": ("outburst", "煤与瓦斯突出")},
+}
 
 
 def fmt(value: object, column: str = "", lang: str = "en") -> str:
@@ -760,6 +771,9 @@ def fmt(value: object, column: str = "", lang: str = "en") -> str:
         if abs(v) >= 100:
             return e(f"{v:.0f}")
         return e(f"{v:.3g}") if abs(v) < 1 else e(f"{v:.2f}".rstrip("0").rstrip("."))
+    if column in CODE_NAMES and str(value) in CODE_NAMES[column]:
+        pair = CODE_NAMES[column][str(value)]
+        return e(pair[1] if lang == "zh" else pair[0])
     if column == "sensor_type" and str(value) in SENSOR_TYPES:
         return e(f"{value} {SENSOR_TYPES[str(value)][0]}")
     if column == "alarm_type" and str(value) in ALARM_TYPES:
@@ -1036,7 +1050,7 @@ def strip_chart(scores: pd.Series, code: str, title: str) -> str:
 
 CSS = """
 *{box-sizing:border-box}
-body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC","WenQuanYi Micro Hei",Arial,sans-serif;
+body{font-family:"Noto Sans","DejaVu Sans",Arial,"Noto Sans CJK SC","Microsoft YaHei","PingFang SC","WenQuanYi Micro Hei",sans-serif;
  color:#222;margin:0;background:#f4f5f7;font-size:13px;line-height:1.45}
 main{max-width:1180px;margin:0 auto;background:#fff;padding:20px 28px 40px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;border-bottom:2px solid #1f4e79;padding-bottom:3px;margin:26px 0 10px;
@@ -1047,7 +1061,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;border-bottom:2px solid #1f4e
 table{border-collapse:collapse;width:100%;margin:4px 0 8px;font-size:11.5px}
 th,td{border:1px solid #d9d9d9;padding:3px 5px;text-align:left;vertical-align:top}
 th{background:#eef3f8;font-weight:600}tr{break-inside:avoid}td.num{text-align:right;white-space:nowrap}
-td.code{word-break:break-all;font-family:Consolas,"DejaVu Sans Mono",monospace;font-size:11px}
+td.ts{white-space:nowrap}td.code{word-break:break-all;min-width:7.5em;font-family:Consolas,"DejaVu Sans Mono",monospace;font-size:11px}
 svg.chart{width:100%;height:auto;display:block;margin:4px 0 10px}svg.strip{width:300px;height:34px}
 svg text.ax{font-size:10px;fill:#555}svg text.lg{font-size:11px;fill:#333}svg text.lb{font-size:11px;fill:#222}
 .family{border:1px solid #e3e3e3;border-radius:4px;padding:4px 14px 10px;margin:12px 0;break-inside:auto}
@@ -1077,7 +1091,7 @@ def _table(frame: pd.DataFrame, columns: list[str], lang: str, table: str | None
         for c, v in zip(columns, rec, strict=True):
             cls = "code" if c.endswith("_code") or c in CODE_COLUMNS else (
                 "num" if isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool | np.bool_)
-                else "")
+                else "ts" if isinstance(v, pd.Timestamp | datetime) else "")
             cells.append(f'<td class="{cls}">{fmt(v, c, lang)}</td>' if cls else f"<td>{fmt(v, c, lang)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{''.join(heads)}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
@@ -1122,6 +1136,14 @@ def _peer_context(data: ReportData, code: str, feature: str) -> tuple[float | No
     return tuple(None if pd.isna(v) else float(v) for v in (value, in_band, overall))
 
 
+def _unit_value(value: float | None, feature: str) -> str:
+    """A feature value in its catalog unit (escaped; empty when missing)."""
+    entry = table_entries("mine_features").get(feature)
+    if value is None or entry is None:
+        return fmt(value, feature)
+    return e(plain_value(value, entry.unit))
+
+
 def _family_order(data: ReportData, code: str) -> list[str]:
     """Families from the one where the mine ranks highest (ties in contract order)."""
     ranks = {f: row["rank"] for f in FAMILIES if (row := data.target(code, f)) is not None}
@@ -1162,20 +1184,20 @@ def render_family(data: ReportData, code: str, family: str, params: ReportParams
         parts.append(f'<p class="note">{t["no_reasons"]}</p>')
     elif not with_evidence:
         parts.append(f'<p class="note">{e(t["no_evidence"].format(share=params.evidence_share))}</p>')
-    shown_sources: dict[tuple[str, tuple], int] = {}
+    shown_sources: dict[tuple, int] = {}
     for r in reasons.itertuples(index=False):
         text = reason_text(r.feature, r.value, lang, data.window_days)
         value, band, overall = _peer_context(data, code, r.feature)
-        ctx = (f'{t["value"]} {fmt(value, r.feature, lang)}; {t["peer_value"]} {fmt(band, r.feature, lang)}; '
-               f'{t["all_value"]} {fmt(overall, r.feature, lang)}; {t["contribution"]} {e(f"{r.contribution:+.3f}")}')
+        ctx = (f'{t["value"]} {_unit_value(value, r.feature)}; {t["peer_value"]} {_unit_value(band, r.feature)}; '
+               f'{t["all_value"]} {_unit_value(overall, r.feature)}; {t["contribution"]} {e(f"{r.contribution:+.3f}")}')
         parts.append(f'<div class="reason"><h4>{t["reason"]} {int(r.reason_rank)}: <span class="txt">{e(text)}</span>'
                      f'</h4><p class="note">{e(label(r.feature, lang))} — {ctx}</p>')
         if not with_evidence:
             parts.append("</div>")
             continue
         spec, rows, total = evidence_rows(data, code, r.feature, family)
-        key = (spec.source, tuple(spec.sort))
-        if key in shown_sources and spec.where is None:
+        key = (spec.source, tuple(spec.columns), tuple(rows.index[: params.evidence_rows]), total)
+        if total and key in shown_sources:
             parts.append(f'<p class="note">{e(t["see_above"].format(n=shown_sources[key]))}</p></div>')
             continue
         shown_sources[key] = int(r.reason_rank)
@@ -1344,7 +1366,7 @@ def render_report(data: ReportData, code: str, params: ReportParams, generated: 
     cap_text = f"{capacity / 1e4:,.0f} 万吨/年" if lang == "zh" else f"{capacity / 1e6:.2f} Mt/a"
     facts = [
         (t["code"], e(code)), (t["region"], e(region)), (t["group"], e(mine.get("group_name", ""))),
-        (t["gas_class"], e(mine.get("gas_class", ""))),
+        (t["gas_class"], fmt(mine.get("gas_class"), "gas_class", lang)),
         (t["capacity"], e(cap_text if np.isfinite(capacity) else "")),
         (t["headcount"], fmt(mine.get("approved_headcount"))), (t["as_of"], e(data.as_of.isoformat())),
         (t["window"], e(f"{data.window_start} – {data.as_of}")),

@@ -1,4 +1,4 @@
-"""targets: the inspection target list from a stored scoring, filtered to a region, group and capacity."""
+"""targets: the inspection target list from a stored scoring, filtered to a region or group and cut to capacity."""
 
 from __future__ import annotations
 

@@ -134,7 +134,9 @@ def load_params(path: str | None) -> TrainParams:
 def main(args: argparse.Namespace) -> int:
     params = load_params(args.params)
     started = time.perf_counter()
-    con = connect(args.warehouse, args.features, BuildFeaturesParams(params.window_days, params.history_days))
+    # an existing features database is only read: `build-features --history` builds the snapshots
+    con = connect(args.warehouse, args.features, BuildFeaturesParams(params.window_days, params.history_days),
+                  read_only=args.features.exists())
     try:
         result = train(con, params, args.cutoff)
     finally:

@@ -180,14 +180,25 @@ mine_last_day as (
     select mine_code, max(day) as last_day from power group by mine_code
 ),
 
-meter_days as (
-    select mine_code, meter_code, face_code, day, sum(kwh) as kwh
+-- face meters by hour: one pass over the 15-minute readings serves the days, the stop moments and the ratios
+meter_hours as (
+    select
+        mine_code,
+        meter_code,
+        face_code,
+        date_trunc('hour', interval_end - interval 15 minute) as hour_start,
+        sum(kwh) as kwh
     from power
     where face_code is not null
     group by all
 ),
 
--- a day with no reading is a day at zero, up to the last day the mine sent any power data
+meter_days as (
+    select mine_code, meter_code, face_code, cast(hour_start as date) as day, sum(kwh) as kwh
+    from meter_hours
+    group by all
+),
+
 meter_grid as (
     select
         m.mine_code,
@@ -235,21 +246,22 @@ stop_days as (
         and max(prev_kwh) filter (where prev_day = day - 1) >= 0.2 * any_value(median_7d)
 ),
 
--- the stop's moment: the end of the last 15 minutes still at a fifth of the usual rate, from the day before
+-- the few stopped meters' readings, filtered before the range join so it stays small
+-- the stop's moment: the end of the last hour still at a fifth of the usual rate, from the day before
 stop_moments as (
     select
         s.mine_code,
         s.meter_code,
         s.face_code,
         s.day,
-        coalesce(max(p.interval_end), cast(s.day as timestamp)) as event_at
+        coalesce(max(h.hour_start) + interval 1 hour, cast(s.day as timestamp)) as event_at
     from stop_days as s
-    left join power as p
-        on p.mine_code = s.mine_code
-        and p.meter_code = s.meter_code
-        and p.interval_end > cast(s.day - 1 as timestamp)
-        and p.interval_end <= cast(s.day + 1 as timestamp)
-        and p.kwh >= 0.2 * s.median_7d / 96
+    left join meter_hours as h
+        on h.mine_code = s.mine_code
+        and h.meter_code = s.meter_code
+        and h.hour_start >= cast(s.day - 1 as timestamp)
+        and h.hour_start < cast(s.day + 1 as timestamp)
+        and h.kwh >= 0.2 * s.median_7d / 24
     group by s.mine_code, s.meter_code, s.face_code, s.day
 ),
 
@@ -281,11 +293,18 @@ face_stay_keys as (
     select candidate_id, mine_code, area_code, event_at, cast(event_at as date) - 1 as day from face_candidates
 ),
 
+face_area_stays as (
+    select p.mine_code, p.card_code, p.area_code, p.entered_at, p.left_at, cast(p.entered_at as date) as day
+    from presence as p
+    inner join (select distinct mine_code, area_code from face_candidates) as f
+        on f.mine_code = p.mine_code and f.area_code = p.area_code
+),
+
 face_present as (
     select distinct k.candidate_id, k.mine_code, p.card_code, k.event_at
     from face_stay_keys as k
-    inner join presence as p
-        on p.mine_code = k.mine_code and p.area_code = k.area_code and cast(p.entered_at as date) = k.day
+    inner join face_area_stays as p
+        on p.mine_code = k.mine_code and p.area_code = k.area_code and p.day = k.day
     where p.entered_at <= k.event_at and coalesce(p.left_at, $as_of_end) > k.event_at - interval 30 minute
 ),
 
@@ -364,28 +383,28 @@ candidate_points as (
     inner join gas_points as g on g.mine_code = c.mine_code and g.area_code = c.area_code
 ),
 
-point_stats as materialized (
+-- the candidate areas' gas points by hour, one pass over the statistics; the gas window is rounded
+-- out to whole hours (a period counts in the hour it starts)
+point_hours as (
     select
         s.mine_code,
         s.point_code,
-        s.period_start,
-        s.period_end,
-        date_trunc('hour', s.period_start) as period_hour,
-        s.avg_value,
-        s.max_value
+        date_trunc('hour', s.period_start) as hour_start,
+        max(s.max_value) as max_value,
+        avg(s.avg_value) as avg_value
     from sensor_stats as s
     inner join (select distinct mine_code, point_code from candidate_points) as p
         on p.mine_code = s.mine_code and p.point_code = s.point_code
+    group by all
 ),
 
-point_medians as (
+-- the usual level: the median of the point's hourly means over the history window
+point_levels as (
     select mine_code, point_code, median(avg_value) as median_value
-    from point_stats
+    from point_hours
     group by mine_code, point_code
 ),
 
--- the hours each candidate's gas window touches, from two hours early so periods of up to two hours
--- that began before the window still meet it: an equality join on the hour instead of a range scan
 candidate_point_hours as (
     select
         candidate_id,
@@ -393,34 +412,27 @@ candidate_point_hours as (
         point_code,
         is_co,
         is_methane,
-        gas_from,
-        gas_to,
-        unnest(generate_series(
-            date_trunc('hour', gas_from) - interval 2 hour, gas_to - interval 1 microsecond, interval 1 hour
-        )) as period_hour
+        unnest(generate_series(date_trunc('hour', gas_from), gas_to - interval 1 microsecond, interval 1 hour))
+            as hour_start
     from candidate_points
 ),
 
 candidate_point_max as (
-    select cp.candidate_id, cp.mine_code, cp.point_code, cp.is_co, cp.is_methane, max(s.max_value) as max_value
+    select cp.candidate_id, cp.mine_code, cp.point_code, cp.is_co, cp.is_methane, max(h.max_value) as max_value
     from candidate_point_hours as cp
-    inner join point_stats as s
-        on s.mine_code = cp.mine_code
-        and s.point_code = cp.point_code
-        and s.period_hour = cp.period_hour
-    where s.period_end > cp.gas_from and s.period_start < cp.gas_to
+    inner join point_hours as h
+        on h.mine_code = cp.mine_code and h.point_code = cp.point_code and h.hour_start = cp.hour_start
     group by cp.candidate_id, cp.mine_code, cp.point_code, cp.is_co, cp.is_methane
 ),
 
 top_co as (
     select
         m.candidate_id,
-        m.max_value,
         -- a CO point flat at 0 ppm would give no ratio: floor its usual level at 1 ppm
-        m.max_value / greatest(coalesce(pm.median_value, 0), 1.0) as co_spike_ratio,
+        m.max_value / greatest(coalesce(l.median_value, 0), 1.0) as co_spike_ratio,
         row_number() over (partition by m.candidate_id order by m.max_value desc, m.point_code) as rn
     from candidate_point_max as m
-    left join point_medians as pm on pm.mine_code = m.mine_code and pm.point_code = m.point_code
+    left join point_levels as l on l.mine_code = m.mine_code and l.point_code = m.point_code
     where m.is_co
 ),
 
@@ -429,16 +441,15 @@ gas as (
         m.candidate_id,
         max(m.max_value) filter (where m.is_co) as max_co_before,
         max(m.max_value) filter (where m.is_methane) as max_ch4_before,
-        max(t.co_spike_ratio) as co_spike_ratio
+        max(c.co_spike_ratio) as co_spike_ratio
     from candidate_point_max as m
-    left join top_co as t on t.candidate_id = m.candidate_id and t.rn = 1
+    left join top_co as c on c.candidate_id = m.candidate_id and c.rn = 1
     group by m.candidate_id
 ),
 
 face_hours as (
-    select mine_code, face_code, date_trunc('hour', interval_end - interval 15 minute) as hour_start, sum(kwh) as kwh
-    from power
-    where face_code is not null
+    select mine_code, face_code, hour_start, sum(kwh) as kwh
+    from meter_hours
     group by all
 ),
 

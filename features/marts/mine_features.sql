@@ -154,6 +154,7 @@ incident_stats as (
         count(*) filter (where is_in_window and not has_accident_report and n_deregistered_30d > 0)
             as n_unreported_dereg,
         sum(n_deregistered_30d) filter (where is_in_window and not has_accident_report) as n_cards_dereg,
+        sum(n_cards_unaccounted) filter (where is_in_window and not has_accident_report) as n_cards_unaccounted,
         count(*) filter (
             where is_in_window and kind = 'face_stop' and not has_accident_report
             and (not has_declared_stop or is_stop_filed_late)
@@ -235,6 +236,7 @@ joined as (
         coalesce(i.max_suspicion, 0) as ca_max_suspicion_points,
         coalesce(i.n_unreported_dereg, 0) as ca_n_events_with_deregistration,
         coalesce(i.n_cards_dereg, 0) as ca_n_cards_deregistered,
+        coalesce(i.n_cards_unaccounted, 0) as ca_n_cards_unaccounted,
         coalesce(i.n_face_stop_unexplained, 0) as ca_n_unexplained_face_stops,
         i.max_co_spike_ratio as ca_max_co_spike_ratio,
         coalesce(l.n_late_filed_stops, 0) as ca_n_late_filed_stops,
@@ -331,6 +333,7 @@ final as (
         cast(j.ca_max_suspicion_points as integer) as ca_max_suspicion_points,
         cast(j.ca_n_events_with_deregistration as integer) as ca_n_events_with_deregistration,
         cast(j.ca_n_cards_deregistered as integer) as ca_n_cards_deregistered,
+        cast(j.ca_n_cards_unaccounted as integer) as ca_n_cards_unaccounted,
         cast(j.ca_n_unexplained_face_stops as integer) as ca_n_unexplained_face_stops,
         cast(j.ca_max_co_spike_ratio as double) as ca_max_co_spike_ratio,
         cast(j.ca_n_late_filed_stops as integer) as ca_n_late_filed_stops,

@@ -190,12 +190,15 @@ def test_waterfall_adds_up_to_the_model_output() -> None:
     assert set(expl.components.columns) == {"rule", "iforest", "robust_z", "pu"}
 
 
-def test_evidence_as_of_reads_the_last_build(tmp_path: Path) -> None:
+def test_evidence_as_of_is_the_last_day_built(tmp_path: Path) -> None:
     con = duckdb.connect(str(tmp_path / "f.duckdb"))
     assert report.evidence_as_of(con) is None
     con.execute("create table feature_builds (as_of date, built_at timestamp)")
     con.execute("insert into feature_builds values ('2025-07-15', '2025-08-01 10:00'), ('2025-07-01', '2025-08-01 11:00')")
     assert report.evidence_as_of(con) == date(2025, 7, 1)
+    # production_balance runs day by day up to its as-of: it wins over the build log
+    con.execute("create table production_balance as select 'm' as mine_code, date '2025-07-29' as day")
+    assert report.evidence_as_of(con) == date(2025, 7, 29)
     con.close()
 
 
