@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= data/demo
 DEMO_MINES ?= 12
-DEMO_DAYS ?= 60
+DEMO_DAYS ?= 75
 DEMO_NATIONAL ?= 1
 
 .PHONY: venv demo test test-all lint bench clean
@@ -19,10 +19,15 @@ venv: $(BIN)/minewatch
 
 demo: venv
 	$(BIN)/minewatch simulate --out $(DEMO_DIR)/raw --mines $(DEMO_MINES) --days $(DEMO_DAYS) --seed 7 --national $(DEMO_NATIONAL)
-	$(BIN)/minewatch ingest $(DEMO_DIR)/raw --warehouse $(DEMO_DIR)/warehouse.duckdb
-	$(BIN)/minewatch ingest --report --warehouse $(DEMO_DIR)/warehouse.duckdb
-	@echo "demo data: $(DEMO_DIR)/raw (ground truth under $(DEMO_DIR)/raw/_truth)"
-	@echo "warehouse: $(DEMO_DIR)/warehouse.duckdb"
+	MLFLOW_TRACKING_URI=sqlite:///$(abspath $(DEMO_DIR))/mlflow.db $(BIN)/minewatch run --data $(DEMO_DIR)/raw --out $(DEMO_DIR)
+	MLFLOW_TRACKING_URI=sqlite:///$(abspath $(DEMO_DIR))/mlflow.db $(BIN)/minewatch report --top 5 \
+		--warehouse $(DEMO_DIR)/warehouse.duckdb --features $(DEMO_DIR)/features.duckdb --out $(DEMO_DIR)/reports
+	@echo
+	@echo "demo data:      $(DEMO_DIR)/raw (ground truth under $(DEMO_DIR)/raw/_truth)"
+	@echo "warehouse:      $(DEMO_DIR)/warehouse.duckdb   (minewatch ingest --report --warehouse $(DEMO_DIR)/warehouse.duckdb)"
+	@echo "features:       $(DEMO_DIR)/features.duckdb"
+	@echo "target list:    $(DEMO_DIR)/targets.csv"
+	@echo "reports:        $(abspath $(DEMO_DIR))/reports/index.html"
 
 test: venv
 	$(BIN)/pytest -q

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
 import re
 import string
 from dataclasses import dataclass
@@ -121,17 +121,13 @@ def build_features(
         body = render(model.sql, window)
         if model.name == "mine_features":
             con.execute(f"create or replace temp table _mine_features_new as {body}")
-            exists = con.execute(
-                "select count(*) from information_schema.tables where table_name = 'mine_features' "
-                "and table_schema = 'main'"
-            ).fetchone()[0]
-            if exists:
-                con.execute(
-                    "delete from mine_features where as_of = (select max(as_of) from _mine_features_new)"
-                )
-                con.execute("insert into mine_features by name select * from _mine_features_new")
-            else:
+            if _columns(con, "mine_features") != _columns(con, "_mine_features_new"):
+                # the feature definitions changed: rows of other as-of dates no longer fit
+                _drop(con, "mine_features")
                 con.execute("create table mine_features as select * from _mine_features_new")
+            else:
+                con.execute("delete from mine_features where as_of = (select max(as_of) from _mine_features_new)")
+                con.execute("insert into mine_features by name select * from _mine_features_new")
             con.execute("drop table _mine_features_new")
         else:
             # pass-through staging of big tables stays a temporary view: no copy, gone at close
@@ -144,11 +140,40 @@ def build_features(
     return built
 
 
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """Column names of a table in this database (or the temp one), empty when it does not exist."""
+    return [
+        r[0]
+        for r in con.execute(
+            "select column_name from duckdb_columns() where table_name = ?"
+            " and database_name in (current_database(), 'temp') order by column_index",
+            [table],
+        ).fetchall()
+    ]
+
+
+def sql_fingerprint() -> str:
+    """A hash of every feature SQL file: features built by other definitions are stale."""
+    digest = hashlib.sha256()
+    for model in load_models():
+        digest.update(model.name.encode())
+        digest.update(model.sql.encode())
+    return digest.hexdigest()[:12]
+
+
 def _drop(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Drop a view or table of that name in this database (a previous build may have made either)."""
-    for kind in ("view", "table"):
-        with contextlib.suppress(duckdb.CatalogException):  # it exists as the other kind
-            con.execute(f"drop {kind} if exists {name}")
+    """Drop the view or table of that name in this database or the temp one (a previous build made either).
+
+    Looked up in the catalog first: a failed DROP would abort the caller's transaction.
+    """
+    kinds = con.execute(
+        "select 'view' from duckdb_views() where view_name = ? and database_name in (current_database(), 'temp')"
+        " and not internal union all "
+        "select 'table' from duckdb_tables() where table_name = ? and database_name in (current_database(), 'temp')",
+        [name, name],
+    ).fetchall()
+    for (kind,) in kinds:
+        con.execute(f"drop {kind} if exists {name}")
 
 
 def run_checks(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, pd.DataFrame]:

@@ -9,6 +9,7 @@ import logging
 import multiprocessing
 import sys
 import tempfile
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -35,6 +36,7 @@ DONE = ("loaded", "rejected")  # statuses whose content is never read again
 PROBLEMS = ("error", "rejected", "incomplete")
 PARALLEL_PARSE_BYTES = 32 << 20
 MAX_NOTES = 40
+PARSE_BATCH = 16  # files per task sent to a parse worker
 
 
 @dataclass(frozen=True)
@@ -488,16 +490,16 @@ def _parse_sources(
 class _RawBuffer:
     """Collects raw rows per table and appends them in large batches (one insert per file is slow)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, limit: int = 2_000_000):
-        self.con, self.limit = con, limit
+    def __init__(self, con: duckdb.DuckDBPyConnection, limit: int = 128 << 20):
+        self.con, self.limit = con, limit  # bytes of Arrow buffers held before appending
         self.parts: dict[str, list[tuple[pa.Table, int]]] = {}
-        self.rows = 0
+        self.size = 0
 
     def add(self, name: str, rows: pa.Table, file_id: int) -> None:
         if rows.num_rows:
             self.parts.setdefault(name, []).append((rows, file_id))
-            self.rows += rows.num_rows
-            if self.rows >= self.limit:
+            self.size += rows.get_total_buffer_size()
+            if self.size >= self.limit:
                 self.flush()
 
     def flush(self) -> None:
@@ -505,23 +507,39 @@ class _RawBuffer:
             rows = pa.concat_tables([t for t, _ in parts], promote_options="default")
             ids = np.repeat([f for _, f in parts], [t.num_rows for t, _ in parts]).astype(np.int64)
             wh.append_raw(self.con, name, rows.append_column("_file_id", pa.array(ids)))
-        self.parts, self.rows = {}, 0
+        self.parts, self.size = {}, 0
 
 
 def _parse_all(jobs: list[tuple[Profile, str]], workers: int) -> Iterator[Parsed]:
-    """Parsed files in job order; in worker processes when asked, in this one if the pool breaks."""
+    """Parsed files in job order; in worker processes when asked, in this one if the pool breaks.
+
+    At most a few batches are in flight, so parsed files never pile up in memory while DuckDB loads.
+    """
     done = 0
     if workers > 1 and len(jobs) >= 2 * workers:
+        batches = [jobs[i : i + PARSE_BATCH] for i in range(0, len(jobs), PARSE_BATCH)]
         try:
             # spawn, not fork: this process holds DuckDB's threads and locks
             with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-                for parsed in pool.map(_parse_file, jobs, chunksize=4):
-                    yield parsed
-                    done += 1
+                pending: deque = deque()
+                for batch in batches:
+                    pending.append(pool.submit(_parse_batch, batch))
+                    if len(pending) > 2 * workers:
+                        for parsed in pending.popleft().result():
+                            yield parsed
+                            done += 1
+                while pending:
+                    for parsed in pending.popleft().result():
+                        yield parsed
+                        done += 1
         except BrokenProcessPool as exc:
             # e.g. a script that starts ingest without an `if __name__ == "__main__":` guard
             log.warning("parse workers failed (%s); parsing the remaining %d files here", exc, len(jobs) - done)
     yield from map(_parse_file, jobs[done:])
+
+
+def _parse_batch(jobs: list[tuple[Profile, str]]) -> list[Parsed]:
+    return [_parse_file(job) for job in jobs]
 
 
 def _parse_file(job: tuple[Profile, str]) -> Parsed:

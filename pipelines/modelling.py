@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from features.catalog import table_entries
-from features.runner import Window, build_features
+from features.runner import Window, build_features, sql_fingerprint
 from models.ranker import FamilyRanker, ModelParams
 from models.spec import FAMILIES, FeatureSpec
 
@@ -70,12 +70,13 @@ def as_of_grid(first: date, last: date, params: TrainParams) -> list[date]:
 
 
 def _fingerprint(con: duckdb.DuckDBPyConnection) -> str:
-    """What the warehouse held when features were built: the ingest runs so far."""
+    """What the features were built from: the warehouse's ingest runs and the feature SQL itself."""
     try:
         row = con.execute("select count(*), max(run_id) from warehouse.ingest_runs").fetchone()
-        return f"runs={row[0]}:{row[1]}"
+        runs = f"runs={row[0]}:{row[1]}"
     except duckdb.Error:
-        return "unknown"
+        runs = "runs=unknown"
+    return f"{runs};sql={sql_fingerprint()}"
 
 
 def missing_dates(con: duckdb.DuckDBPyConnection, dates: list[date], params: TrainParams) -> list[date]:

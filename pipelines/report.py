@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -706,6 +707,9 @@ def load_report_data(
     history_start = window_start - timedelta(days=train_params.history_days)
     features = con.execute("select * from mine_features where cast(as_of as date) = ? order by mine_code",
                            [as_of]).df()
+    if features.empty:
+        raise SystemExit(f"no mine_features as of {as_of} in the features database; run `minewatch score "
+                         f"--as-of {as_of}` (it rebuilds them) and report again")
     mines = con.execute("select * from stg_mines order by mine_code").df()
     reasons = con.execute(
         "select mine_code, family, reason_rank, feature, contribution, value from score_reasons"
@@ -1443,6 +1447,9 @@ def find_chromium() -> str | None:
     return next((p for p in map(shutil.which, CHROMIUM_NAMES) if p), None)
 
 
+_SPAWN_LOCK = threading.Lock()
+
+
 class _Browser:
     """One headless Chromium driven over --remote-debugging-pipe: a page load and printToPDF per report."""
 
@@ -1457,12 +1464,13 @@ class _Browser:
             os.dup2(r, 3)
             os.dup2(w, 4)
 
-        self.proc = subprocess.Popen(
-            [binary, *CHROMIUM_FLAGS, "--remote-debugging-pipe", f"--user-data-dir={self.profile}", "about:blank"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            # the pipe ends are close-on-exec; dup2 onto 3 and 4 makes just those two survive the exec
-            preexec_fn=child_fds, close_fds=False,
-        )
+        with _SPAWN_LOCK:  # preexec_fn is only safe when no other thread forks at the same moment
+            self.proc = subprocess.Popen(
+                [binary, *CHROMIUM_FLAGS, "--remote-debugging-pipe", f"--user-data-dir={self.profile}", "about:blank"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                # the pipe ends are close-on-exec; dup2 onto 3 and 4 makes just those two survive the exec
+                preexec_fn=child_fds, close_fds=False,
+            )
         os.close(cmd_r)
         os.close(res_w)
         self._buf = b""
