@@ -439,9 +439,7 @@ def _manifest_table(run_id: int, entries: list[Entry]) -> pa.Table:
 
 
 def _insert_manifest(con: duckdb.DuckDBPyConnection, run_id: int, entries: list[Entry]) -> None:
-    con.register("_manifest", _manifest_table(run_id, entries))
-    con.execute(f"insert into ingest_files select {', '.join(MANIFEST_COLUMNS)} from _manifest")
-    con.unregister("_manifest")
+    wh.append_arrow(con, "ingest_files", _manifest_table(run_id, entries))
     # a file rejected as a whole: one reject naming the missing column(s), the rows counted in the manifest
     _executemany(
         con,
@@ -481,10 +479,8 @@ def _parse_sources(
     buffer.flush()
     if rejects:
         cols = ["run_id", "file_id", "file", "record", "table_name", "field", "reason", "raw"]
-        batch = pa.table({c: [r[i] for r in rejects] for i, c in enumerate(cols)})
-        con.register("_parse_rejects", batch)
-        con.execute(f"insert into rejects select {', '.join(cols)}, 'parse' from _parse_rejects")
-        con.unregister("_parse_rejects")
+        batch = {c: [r[i] for r in rejects] for i, c in enumerate(cols)}
+        wh.append_arrow(con, "rejects", pa.table({**batch, "stage": ["parse"] * len(rejects)}))
 
 
 class _RawBuffer:
@@ -506,7 +502,7 @@ class _RawBuffer:
         for name, parts in self.parts.items():
             rows = pa.concat_tables([t for t, _ in parts], promote_options="default")
             ids = np.repeat([f for _, f in parts], [t.num_rows for t, _ in parts]).astype(np.int64)
-            wh.append_raw(self.con, name, rows.append_column("_file_id", pa.array(ids)))
+            wh.append_arrow(self.con, name, rows.append_column("_file_id", pa.array(ids)))
         self.parts, self.size = {}, 0
 
 
@@ -729,10 +725,11 @@ def _count(con: duckdb.DuckDBPyConnection, entries: list[Entry]) -> None:
 def _update_manifest(con: duckdb.DuckDBPyConnection, entries: list[Entry], derived: dict) -> None:
     """Write this run's outcome per file; recount every source file of this run or of a re-derived mine."""
     if entries:
-        con.register("_manifest", _manifest_table(0, entries))
+        con.execute("create or replace temp table _manifest as select * from ingest_files limit 0")
+        wh.append_arrow(con, "_manifest", _manifest_table(0, entries))
         sets = ", ".join(f"{c} = m.{c}" for c in MANIFEST_COLUMNS if c not in ("file_id", "run_id", "path", "sha256"))
         con.execute(f"update ingest_files set {sets} from _manifest m where ingest_files.file_id = m.file_id")
-        con.unregister("_manifest")
+        con.execute("drop table _manifest")
     sources = [str(e.file_id) for e in entries if e.table is None and e.status == "loaded"]
     scopes = [f"select file_id from ingest_files where file_id in ({', '.join(sources)})"] if sources else []
     scopes += [_profile_files_sql(name, mines) for name, (_, mines, _) in derived.items()]

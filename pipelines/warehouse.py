@@ -153,21 +153,23 @@ def create_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def ensure_raw_table(con: duckdb.DuckDBPyConnection, name: str, schema: pa.Schema) -> None:
     """Create raw table `name` from a profile's Arrow schema plus `_file_id`, if it does not exist."""
-    con.register("_raw_empty", schema.empty_table())
-    try:
-        con.execute(f"create table if not exists {q(name)} as select *, null::bigint as _file_id from _raw_empty")
-    finally:
-        con.unregister("_raw_empty")
+    if name not in existing_tables(con):
+        con.from_arrow(schema.empty_table()).project("*, null::bigint as _file_id").create(name)
 
 
-def append_raw(con: duckdb.DuckDBPyConnection, name: str, rows: pa.Table) -> None:
-    """Append raw rows (with their `_file_id`) to raw table `name`, creating it from their schema if needed."""
-    con.register("_raw_rows", rows)
-    try:
-        con.execute(f"create table if not exists {q(name)} as select * from _raw_rows limit 0")
-        con.execute(f"insert into {q(name)} by name select * from _raw_rows")
-    finally:
-        con.unregister("_raw_rows")
+def append_arrow(con: duckdb.DuckDBPyConnection, name: str, rows: pa.Table) -> None:
+    """Append Arrow rows to table `name` by column name (absent columns stay null), creating it if needed.
+
+    Through a relation, not `register`: inside a transaction a registered table stays referenced, and
+    so in memory, until commit.
+    """
+    rel = con.from_arrow(rows)
+    if name not in existing_tables(con):
+        rel.create(name)
+        return
+    have = set(rows.column_names)
+    cols = [r[0] for r in con.execute(f"describe {q(name)}").fetchall()]
+    rel.project(", ".join(q(c) if c in have else f"null as {q(c)}" for c in cols)).insert_into(name)
 
 
 def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -373,7 +375,8 @@ def _row_checks(table: Table, twins: set[str], types: dict[str, str]) -> list[Ch
         if c.length is not None:
             checks.append(Check(c.name, f"must be {c.length} characters long", f"length({q(c.name)}) <> {c.length}"))
         if c.digits:
-            checks.append(Check(c.name, "must be digits only", f"not regexp_full_match({q(c.name)}, '[0-9]+')"))
+            # ltrim of the digits leaves nothing: ~100x cheaper than a regular expression per row
+            checks.append(Check(c.name, "must be digits only", f"ltrim({q(c.name)}, '0123456789') <> ''"))
         if c.name in MINE_PREFIXED and c.name != "mine_code":
             checks.append(Check(c.name, "must start with the mine_code", f"not starts_with({q(c.name)}, mine_code)"))
         if c.values is not None:
