@@ -125,7 +125,7 @@ def days_to_top_k(
     # an as-of date sees the data up to the end of that day, so a same-day listing counts as 0 days
     pairs = pairs[pairs["as_of"] >= pairs["event_date"]]
     first = pairs.groupby("_event")["as_of"].min()
-    ev["first_top_k"] = ev["_event"].map(first)
+    ev["first_top_k"] = pd.to_datetime(first.reindex(ev["_event"]).to_numpy())
     ev["days_to_top_k"] = (ev["first_top_k"] - ev["event_date"]).dt.days.astype(float)
     return ev.drop(columns="_event")
 

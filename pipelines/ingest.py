@@ -26,7 +26,7 @@ from pipelines import warehouse as wh
 from pipelines.adapters import load_profiles
 from pipelines.adapters.base import Parsed, Profile
 from pipelines.params import load_section
-from pipelines.schema import LOAD_ORDER, TABLES
+from pipelines.schema import LOAD_ORDER, TABLES, Table
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def ingest(
         try:
             con = wh.connect(warehouse, params.memory_limit, params.threads)
         except duckdb.Error as exc:
-            raise wh.WarehouseError(f"cannot open the warehouse {warehouse}: {wh._first_line(exc)}") from exc
+            raise wh.WarehouseError(f"cannot open the warehouse {warehouse}: {wh.first_line(exc)}") from exc
         try:
             return _run_with_retries(con, data_dir, entries, profiles, params)
         finally:
@@ -177,12 +177,14 @@ def discover(data_dir: Path, warehouse: Path, profiles: list[Profile]) -> list[E
 
 
 def _hidden(path: Path) -> bool:
+    """Whether an entry under DATA_DIR is left out."""
     # dot-files and folders starting with `_` (the simulator's `_truth/`) are never input; files starting
     # with `_` are (a real vendor export names its hourly files `_2020-10-03_2020-10-03 00.csv`)
     return path.name.startswith(".") or (path.name.startswith("_") and path.is_dir())
 
 
 def _walk(folder: Path) -> Iterator[Path]:
+    """Files below `folder`, sorted, hidden entries left out."""
     for child in sorted(folder.iterdir()):
         if _hidden(child):
             continue
@@ -193,9 +195,10 @@ def _walk(folder: Path) -> Iterator[Path]:
 
 
 def _claims(profile: Profile, path: Path) -> bool:
+    """Whether the profile reads the file; a profile that fails to judge does not claim it."""
     try:
         return bool(profile.claims(path))
-    except Exception:  # a profile that cannot judge a file does not claim it
+    except Exception:
         log.exception("%s.claims failed on %s", profile.name, path)
         return False
 
@@ -274,7 +277,7 @@ def _read_header(e: Entry, probe: duckdb.DuckDBPyConnection) -> None:
             rows = None
     except Exception as exc:
         kind = "Parquet" if e.path.suffix.lower() == ".parquet" else "CSV"
-        e.status, e.message = "error", f"{e.path}: not a readable {kind} file: {wh._first_line(exc)}"
+        e.status, e.message = "error", f"{e.path}: not a readable {kind} file: {wh.first_line(exc)}"
         return
     e.columns = {n: n.replace("\ufeff", "").strip().lower() for n in names}
     present = set(e.columns.values())
@@ -331,6 +334,7 @@ def _run_with_retries(
 
 
 def _restore(entries: list[Entry], snapshot: list[tuple]) -> None:
+    """Put the entries back as they were before a failed attempt."""
     for e, (status, message, read, rejected) in zip(entries, snapshot, strict=True):
         e.status, e.message, e.rows_read, e.rows_rejected = status, message, read, rejected
         e.rows_loaded = e.rows_duplicate = 0
@@ -411,6 +415,7 @@ def _mark_skipped(con: duckdb.DuckDBPyConnection, entries: list[Entry]) -> None:
 
 
 def _executemany(con: duckdb.DuckDBPyConnection, sql: str, rows: list[list]) -> None:
+    """Run `sql` once per row, if there are rows."""
     if rows:  # DuckDB refuses an empty parameter list
         con.executemany(sql, rows)
 
@@ -449,6 +454,7 @@ def _insert_manifest(con: duckdb.DuckDBPyConnection, run_id: int, entries: list[
 
 
 def _missing(e: Entry) -> str:
+    """The required columns a canonical file lacks."""
     return ", ".join(c for c in TABLES[e.table].required if c not in set(e.columns.values()))
 
 
@@ -492,6 +498,7 @@ class _RawBuffer:
         self.size = 0
 
     def add(self, name: str, rows: pa.Table, file_id: int) -> None:
+        """Hold one file's rows for raw table `name`; append everything held once the buffer is full."""
         if rows.num_rows:
             self.parts.setdefault(name, []).append((rows, file_id))
             self.size += rows.get_total_buffer_size()
@@ -499,6 +506,7 @@ class _RawBuffer:
                 self.flush()
 
     def flush(self) -> None:
+        """Append what is held, one insert per raw table, each row tagged with its file's id."""
         for name, parts in self.parts.items():
             rows = pa.concat_tables([t for t, _ in parts], promote_options="default")
             ids = np.repeat([f for _, f in parts], [t.num_rows for t, _ in parts]).astype(np.int64)
@@ -535,6 +543,7 @@ def _parse_all(jobs: list[tuple[Profile, str]], workers: int) -> Iterator[Parsed
 
 
 def _parse_batch(jobs: list[tuple[Profile, str]]) -> list[Parsed]:
+    """Parse several files in a worker (fewer round trips than one task per file)."""
     return [_parse_file(job) for job in jobs]
 
 
@@ -552,6 +561,7 @@ def _parse_file(job: tuple[Profile, str]) -> Parsed:
 
 
 def _raw_name(profile: Profile, name: str) -> str:
+    """The warehouse table of a profile's raw table: `raw_<profile>_<kind>`."""
     return name if name.startswith("raw_") else f"raw_{profile.name}_{name}"
 
 
@@ -592,12 +602,13 @@ def _derive(con: duckdb.DuckDBPyConnection, profile: Profile, mines: list[str]) 
 
 
 def _profile_files_sql(profile: str, mines: list[str]) -> str:
+    """SQL listing the file ids a profile read for these mines."""
     codes = ", ".join(wh.lit(m) for m in mines)
     return f"select file_id from ingest_files where profile = {wh.lit(profile)} and mine_code in ({codes})"
 
 
 def _load_canonical(
-    con: duckdb.DuckDBPyConnection, run_id: int, table, files: list[Entry], params: IngestParams
+    con: duckdb.DuckDBPyConnection, run_id: int, table: Table, files: list[Entry], params: IngestParams
 ) -> None:
     """Validate and insert one table's new canonical files (CSV and Parquet read separately)."""
     parquet = [e for e in files if e.path.suffix.lower() == ".parquet"]
@@ -628,8 +639,10 @@ def _load_canonical(
 
 
 def _checked_load(
-    con: duckdb.DuckDBPyConnection, table, raw: list[str], run_id: int, params: IngestParams, files: list[Entry]
+    con: duckdb.DuckDBPyConnection, table: Table, raw: list[str], run_id: int, params: IngestParams,
+    files: list[Entry],
 ) -> None:
+    """Validate and insert the rows of view `_src`; a read error becomes a FileProblem."""
     try:
         wh.load_rows(con, table, "_src", raw, run_id, "validate", params.raw_text_limit)
     except duckdb.Error as exc:
@@ -643,7 +656,7 @@ def _blame(files: list[Entry], exc: duckdb.Error) -> Exception:
     text = str(exc)
     named = [e for e in files if str(e.read_path) in text or str(e.path) in text]
     suspects = named[:1] or files
-    return wh.FileProblem([e.file_id for e in suspects], f"cannot be read: {wh._first_line(exc)}")
+    return wh.FileProblem([e.file_id for e in suspects], f"cannot be read: {wh.first_line(exc)}")
 
 
 def _probe(e: Entry) -> str | None:
@@ -653,19 +666,19 @@ def _probe(e: Entry) -> str | None:
         if e.path.suffix.lower() == ".parquet":
             reader = f"read_parquet({wh.lit(str(e.read_path))})"
         else:
-            reader = wh._csv_reader(e.read_path, "_probe")
+            reader = wh.csv_reader(e.read_path, "_probe")
         cols = wh.relation_types(con, reader)
         decode = ", ".join(f"count({wh.q(c)})" for c in cols) or "count(*)"
         con.execute(f"select {decode} from {reader}").fetchall()
         return None
     except duckdb.Error as exc:
-        return f"cannot be read: {wh._first_line(exc)}"
+        return f"cannot be read: {wh.first_line(exc)}"
     finally:
         con.close()
 
 
 def _load_derived(
-    con: duckdb.DuckDBPyConnection, run_id: int, table, profile: Profile, mines: list[str], sql: str,
+    con: duckdb.DuckDBPyConnection, run_id: int, table: Table, profile: Profile, mines: list[str], sql: str,
     params: IngestParams,
 ) -> None:
     """Replace the rows this profile derived for these mines with a fresh, validated derivation."""
@@ -673,7 +686,7 @@ def _load_derived(
         con.execute(f"create or replace temp table _derived as {sql}")
     except duckdb.Error as exc:
         raise ProfileProblem(
-            profile.name, f"profile {profile.name}: the select for {table.name} failed: {wh._first_line(exc)}"
+            profile.name, f"profile {profile.name}: the select for {table.name} failed: {wh.first_line(exc)}"
         ) from exc
     have = set(wh.relation_types(con, "_derived"))
     lacking = [c for c in [*table.names, *wh.LINEAGE] if c not in have]
@@ -696,7 +709,7 @@ def _record_superseded(con: duckdb.DuckDBPyConnection, run_id: int, profile: str
             f"insert into duplicates select distinct {int(run_id)}, _file_id, _record, null, reason from ({sql})"
         )
     except duckdb.Error as exc:
-        raise ProfileProblem(profile, f"profile {profile}: the _superseded select failed: {wh._first_line(exc)}") from exc
+        raise ProfileProblem(profile, f"profile {profile}: the _superseded select failed: {wh.first_line(exc)}") from exc
 
 
 def _count(con: duckdb.DuckDBPyConnection, entries: list[Entry]) -> None:
@@ -722,7 +735,9 @@ def _count(con: duckdb.DuckDBPyConnection, entries: list[Entry]) -> None:
             )
 
 
-def _update_manifest(con: duckdb.DuckDBPyConnection, entries: list[Entry], derived: dict) -> None:
+def _update_manifest(
+    con: duckdb.DuckDBPyConnection, entries: list[Entry], derived: dict[str, tuple[Profile, list[str], dict]]
+) -> None:
     """Write this run's outcome per file; recount every source file of this run or of a re-derived mine."""
     if entries:
         con.execute("create or replace temp table _manifest as select * from ingest_files limit 0")
@@ -781,7 +796,7 @@ def report(
         con = wh.connect(warehouse, params.memory_limit, params.threads, read_only=True)
     except duckdb.Error as exc:
         raise wh.WarehouseError(
-            f"cannot open {warehouse} for reading (is an ingest writing it now?): {wh._first_line(exc)}"
+            f"cannot open {warehouse} for reading (is an ingest writing it now?): {wh.first_line(exc)}"
         ) from exc
     try:
         if "ingest_runs" not in wh.existing_tables(con):
@@ -845,6 +860,7 @@ def report(
 
 
 def _short(path: str, data_dir: str) -> str:
+    """A path relative to the data folder when it lies inside it."""
     try:
         return str(Path(path).relative_to(data_dir))
     except ValueError:

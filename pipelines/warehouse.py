@@ -128,7 +128,7 @@ def exclusive_lock(warehouse: Path) -> Iterator[Path]:
         os.close(fd)  # closing the descriptor releases the flock
 
 
-def connect(path: Path | str, memory_limit: str, threads: int, read_only: bool = False):
+def connect(path: Path | str, memory_limit: str, threads: int, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse with bounded memory and threads; timestamps read as Beijing local time."""
     config = {
         "memory_limit": memory_limit,
@@ -186,7 +186,7 @@ def relation_types(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, s
     return {r[0]: r[1] for r in rows}
 
 
-def _csv_reader(path: Path, rejects: str | None = None) -> str:
+def csv_reader(path: Path, rejects: str | None = None) -> str:
     """read_csv of the contract's CSV (header row, commas, double quotes), every value as text.
 
     With `rejects`, malformed lines are kept in temp tables `<rejects>_errors` / `<rejects>_scans`;
@@ -205,12 +205,12 @@ def _csv_reader(path: Path, rejects: str | None = None) -> str:
 
 def csv_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     """The header of one CSV file as DuckDB reads it."""
-    return [r[0] for r in con.execute(f"describe select * from {_csv_reader(path)}").fetchall()]
+    return [r[0] for r in con.execute(f"describe select * from {csv_reader(path)}").fetchall()]
 
 
 def csv_count(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     """Data rows of one CSV file, well-formed or not (counted the way staging counts them)."""
-    reader = _csv_reader(path, "_count")
+    reader = csv_reader(path, "_count")
     good = con.execute(f"select count(*) from {reader}").fetchone()[0]
     bad = con.execute("select count(distinct line) from _count_errors").fetchone()[0] if _exists(con, "_count_errors") else 0
     con.execute("drop table if exists _count_errors")
@@ -248,11 +248,11 @@ def stage_csv(
         for f in files:
             before = con.execute(f"select count(*) from {q(stage)}").fetchone()[0]
             select = ", ".join(f"{q(src)} as {q(dst)}" for src, dst in f.columns.items())
-            reader = _csv_reader(f.path, "_csv")
+            reader = csv_reader(f.path, "_csv")
             try:
                 con.execute(f"insert into {q(stage)} by name select {select}, {f.file_id} as _file_id from {reader}")
             except duckdb.Error as exc:
-                raise FileProblem([f.file_id], f"cannot be read as CSV: {_first_line(exc)}") from exc
+                raise FileProblem([f.file_id], f"cannot be read as CSV: {first_line(exc)}") from exc
             staged = con.execute(f"select count(*) from {q(stage)}").fetchone()[0] - before
             counts[f.file_id] = staged + _csv_rejects(con, f.file_id, raw_limit)
             con.execute("drop table if exists _csv_errors")
@@ -300,7 +300,9 @@ def _csv_rejects(con: duckdb.DuckDBPyConnection, file_id: int, raw_limit: int) -
     return int(con.execute("select count(distinct line) from _csv_errors").fetchone()[0])
 
 
-def parquet_view(con: duckdb.DuckDBPyConnection, name: str, files: list[tuple[int, Path]], renames: dict[str, str]) -> None:
+def parquet_view(
+    con: duckdb.DuckDBPyConnection, name: str, files: list[tuple[int, Path]], renames: dict[str, str]
+) -> None:
     """Temp view `name` over Parquet files (columns by name) with `_file_id` and 1-based `_record`."""
     paths = "[" + ", ".join(lit(str(p)) for _, p in files) + "]"
     ids = "[" + ", ".join(str(int(i)) for i, _ in files) + "]"
@@ -318,7 +320,8 @@ def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(con.execute("select count(*) from duckdb_tables() where table_name = ?", [table]).fetchone()[0])
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (DuckDB's carry a long explanation after it)."""
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 

@@ -117,3 +117,10 @@ def test_days_to_top_k_default_k_is_ten_percent_of_the_day():
     out = days_to_top_k(ranks, events)  # 11 mines -> k = 2: m00 and m01 are in, m02 is not
     assert out["days_to_top_k"].tolist()[:2] == [12.0, 12.0]
     assert np.isnan(out["days_to_top_k"].iloc[2])
+
+
+def test_days_to_top_k_when_no_event_mine_ever_enters_the_top_k():
+    ranks = pd.DataFrame({"mine_code": ["a", "b"], "as_of": ["2025-01-05", "2025-01-05"], "rank": [1, 2]})
+    events = pd.DataFrame({"mine_code": ["b"], "event_date": ["2025-01-01"]})
+    out = days_to_top_k(ranks, events, k=1)
+    assert out["first_top_k"].isna().all() and out["days_to_top_k"].isna().all()
