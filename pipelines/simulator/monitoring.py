@@ -268,6 +268,9 @@ def build_monitoring(s: MineSim) -> None:
         return "genuine"
 
     def stats(r: int, a: int, b: int) -> tuple[float, int, float, int, float]:
+        # an event that starts and ends within one minute still has that minute's reading
+        a = min(a, V.shape[1] - 1)
+        b = max(b, a + 1)
         seg = V[r, a:b]
         i_max, i_min = int(np.argmax(seg)), int(np.argmin(seg))
         return (round(float(seg[i_max]), 3), (a + i_max) * 60 + int(rng.integers(0, 60)), round(float(seg[i_min]), 3),
