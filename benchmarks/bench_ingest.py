@@ -158,10 +158,8 @@ def main() -> None:
     params = work / "params.yaml"
     params.write_text(f"ingest:\n  memory_limit: {args.memory_limit}\n  threads: 2\n", encoding="utf-8")
     wh = work / "warehouse.duckdb"
-    # the stage's own entry point: `minewatch` also imports every other stage (model libraries) at start
-    cli = [python, "-c", "import sys; from pipelines.cli import main; from pipelines import cli as c; "
-           "c.STAGES = {'ingest': 'pipelines.ingest'}; sys.exit(main(sys.argv[1:]))",
-           "--params", str(params), "ingest"]
+    # the CLI imports only the chosen stage's module
+    cli = [python, "-m", "pipelines", "--params", str(params), "ingest"]
     ing_s, ing_cpu, ing_mb, rc = measure([*cli, str(canon), "--warehouse", str(wh)])
     assert rc == 0, "ingest failed"
 

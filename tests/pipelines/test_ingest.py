@@ -147,8 +147,7 @@ def test_bad_rows_of_each_kind_go_to_rejects_and_the_rest_loads(tmp_path):
         if field is not None:
             assert got_field == field, key
         assert raw and (MINE_A in raw or "999999999999" in raw), key
-    assert "郑,十一" in rejects[("people.csv", 11)][2]  # the malformed line's own text
-    assert '"郑,十一"' in rejects[("people.csv", 11)][2] or "郑,十一" in rejects[("people.csv", 11)][2]
+    assert rejects[("people.csv", 11)][2] == f'{MINE_A},{MINE_A}00011,"郑,十一",0'  # the malformed line itself
     # the good rows load, with their true record numbers (12 comes after the malformed line 11)
     assert query(wh_path, "select card_code, _record from people order by _record") == [
         (f"{MINE_A}00001", 1), (f"{MINE_A}00012", 12)
@@ -160,8 +159,7 @@ def test_bad_rows_of_each_kind_go_to_rejects_and_the_rest_loads(tmp_path):
     files = manifest(wh_path, run_id)
     assert files["people.csv"][:5] == ("loaded", 12, 2, 9, 1)
     assert_reconciles(wh_path)
-    out = ing.report(wh_path, run_id)
-    assert "people.card_code: must be digits only" in out.replace("  ", " ") or "must be digits only" in out
+    assert "people.card_code: must be digits only" in ing.report(wh_path, run_id)
 
 
 def test_missing_required_column_rejects_the_file_and_the_run_goes_on(tmp_path):
