@@ -6,9 +6,12 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -22,9 +25,16 @@ from pipelines.schema import TABLES
 
 
 def load_warehouse(data: Path, until: date | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory warehouse of the simulator's canonical tables (cut at `until` to measure growth)."""
-    con = duckdb.connect()
+    """A file-backed warehouse of the simulator's canonical tables (cut at `until` to measure growth).
+
+    On disk with the stage's memory limit, as `minewatch build-features` runs, so that DuckDB spills
+    instead of holding every table in memory.
+    """
+    path = Path(tempfile.mkdtemp(prefix="bench-features-")) / "warehouse.duckdb"
+    atexit.register(shutil.rmtree, path.parent, True)
+    con = duckdb.connect(str(path))
     con.execute("set threads = 2")
+    con.execute("set memory_limit = '8GB'")
     time_col = {
         "shaft_trips": "down_at", "presence": "entered_at", "sensor_stats": "period_start",
         "switch_events": "changed_at", "alarms": "started_at", "production": "period_start",
