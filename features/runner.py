@@ -13,7 +13,6 @@ import duckdb
 import pandas as pd
 
 LAYERS = ("staging", "evidence", "marts")
-_GRAIN = re.compile(r"^--\s*one row per .+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -179,11 +178,3 @@ def _drop(con: duckdb.DuckDBPyConnection, name: str) -> None:
 def run_checks(con: duckdb.DuckDBPyConnection, window: Window) -> dict[str, pd.DataFrame]:
     """Each check returns offending rows; an empty frame means it passes."""
     return {c.name: con.execute(render(c.sql, window)).df() for c in load_checks()}
-
-
-def feature_columns(con: duckdb.DuckDBPyConnection, table: str = "mine_features") -> list[str]:
-    return [r[0] for r in con.execute(f"describe {table}").fetchall()]
-
-
-def grain_line_ok(model: SqlModel) -> bool:
-    return bool(_GRAIN.match(model.grain))

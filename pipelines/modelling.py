@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 DEFAULT_TRACKING_URI = "sqlite:///data/mlflow/mlflow.db"
 DEFAULT_ARTIFACTS = Path("data/mlflow/artifacts")
 MODEL_PREFIX = "minewatch"
-CONTEXT = ("as_of", "mine_code", "mine_name", "province", "group_name", "size_band", "gas_class")
 
 
 @dataclass(frozen=True)

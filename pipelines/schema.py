@@ -451,8 +451,3 @@ LOAD_ORDER = (
     "accident_reports",
 )
 assert set(LOAD_ORDER) == set(TABLES)
-
-
-def empty_frame(table: str):
-    """An empty pandas frame with the table's columns and dtypes."""
-    return TABLES[table].arrow_schema().empty_table().to_pandas()
