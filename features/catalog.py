@@ -23,6 +23,7 @@ class Entry:
     en: str
     reason_zh: str | None = None
     reason_en: str | None = None
+    evidence: str | None = None  # the way of cheating the column is evidence of (columns it moves together)
 
     def reason(self, value: float, lang: str = "en", **context: object) -> str:
         """The plain-words reason with the number filled in (falls back to the description)."""

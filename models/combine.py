@@ -52,15 +52,20 @@ def percentile_ranks(score: object, by: object = None) -> np.ndarray:
 
 
 def combine_family(
-    components: pd.DataFrame, weights: Mapping[str, float] | None = None, by: object = None
+    components: pd.DataFrame, weights: Mapping[str, float] | None = None, by: object = None, gamma: float = 1.0
 ) -> np.ndarray:
-    """Weighted mean of the components' percentile ranks (rule, detectors, PU model…; one column each)."""
+    """Weighted mean of the components' percentile ranks raised to `gamma` (rule, detectors, PU model…).
+
+    gamma = 1 is the plain weighted mean; a larger gamma lets one component that puts a mine at the very
+    top count for more than several that put it a little above the middle (the components see different
+    evidence, so one of them alone may be right).
+    """
     weights = weights or {}
     total, acc = 0.0, np.zeros(len(components))
     for column in components.columns:
         w = float(weights.get(column, 1.0))
         if w:
-            acc += w * percentile_ranks(components[column], by)
+            acc += w * percentile_ranks(components[column], by) ** gamma
             total += w
     if total == 0:
         raise ValueError("all component weights are zero")

@@ -10,12 +10,12 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from models.combine import combine_family, overall_score
-from models.detectors import IsolationForestDetector, PeerRobustZDetector
+from models.detectors import EmpiricalTailDetector, IsolationForestDetector, PeerRobustZDetector
 from models.pu import PUClassifier
 from models.rules import rule_score
 from models.spec import FeatureSpec
 
-COMPONENTS = ("rule", "iforest", "robust_z", "pu")
+COMPONENTS = ("rule", "iforest", "robust_z", "ecod", "pu")
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class DetectorParams:
     peer_column: str = "size_band"
     min_peer_rows: int = 8
     z_cap: float = 10.0
+    ecod_within: str = "max"  # an evidence group counts by its strongest column (mean: by their average)
+    ecod_across: str = "sum"  # the groups add up (max: only the strongest way of cheating counts)
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,10 @@ class CombineParams:
     rule: float = 1.0
     iforest: float = 1.0
     robust_z: float = 1.0
+    ecod: float = 1.0
     pu: float = 2.0
     pu_full_at: int = 10  # labelled positives at which the PU model gets its full weight
+    family_gamma: float = 1.0  # percentiles are raised to this before the weighted mean (combine.combine_family)
     overall_gamma: float = 4.0
 
     def weights(self) -> dict[str, float]:
@@ -105,6 +109,14 @@ def make_robust_z(spec: FeatureSpec, family: str, params: DetectorParams | None 
     )
 
 
+def make_ecod(spec: FeatureSpec, family: str, params: DetectorParams | None = None) -> EmpiricalTailDetector:
+    """Unfitted empirical-tail (ECOD-style) detector on the family's directional columns, by evidence group."""
+    p = params or DetectorParams()
+    return EmpiricalTailDetector(
+        spec.directions(family, directional=True), spec.groups(family), within=p.ecod_within, across=p.ecod_across
+    )
+
+
 def make_pu_model(
     spec: FeatureSpec,
     family: str,
@@ -138,7 +150,7 @@ def make_pu_model(
 
 
 class FamilyRanker(BaseEstimator):
-    """One family's rule, IsolationForest, robust z and PU model, combined by weighted percentile mean.
+    """One family's rule, IsolationForest, robust z, empirical-tail detector and PU model, combined by weighted percentile mean.
 
     Percentiles are taken within each `by` snapshot of the frame scored (when X has that column), so
     score a frame of one or more as-of dates and compare scores within a date only.
@@ -165,6 +177,7 @@ class FamilyRanker(BaseEstimator):
         p = self.params or ModelParams()
         self.iforest_ = make_isolation_forest(self.spec, self.family, p.detectors, p.seed).fit(X)
         self.robust_z_ = make_robust_z(self.spec, self.family, p.detectors).fit(X)
+        self.ecod_ = make_ecod(self.spec, self.family, p.detectors).fit(X)
         self.pu_ = make_pu_model(
             self.spec, self.family, p.pu, p.seed, p.detectors, self.propensity_columns
         ).fit(X, y, groups)
@@ -181,6 +194,7 @@ class FamilyRanker(BaseEstimator):
                 "rule": rule_score(X, self.family).to_numpy(),
                 "iforest": self.iforest_.score_samples(X),
                 "robust_z": self.robust_z_.score_samples(X),
+                "ecod": self.ecod_.score_samples(X),
                 "pu": self.pu_.score_samples(X),
             },
             index=X.index,
@@ -191,7 +205,8 @@ class FamilyRanker(BaseEstimator):
 
     def score_samples(self, X: pd.DataFrame) -> np.ndarray:
         """The family score: weighted mean of the components' percentiles within each snapshot."""
-        return combine_family(self.components(X), self.weights_, self._by(X))
+        gamma = (self.params or ModelParams()).combine.family_gamma
+        return combine_family(self.components(X), self.weights_, self._by(X), gamma)
 
 
 def score_families(

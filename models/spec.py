@@ -19,6 +19,7 @@ class FeatureSpec:
 
     family: Mapping[str, str]
     direction: Mapping[str, str] = field(default_factory=dict)
+    evidence: Mapping[str, str] = field(default_factory=dict)  # column -> the way of cheating it shows
 
     def __post_init__(self) -> None:
         unknown = {c: d for c, d in self.direction.items() if d not in DIRECTIONS}
@@ -31,12 +32,14 @@ class FeatureSpec:
     @classmethod
     def from_entries(cls, entries: Iterable[object]) -> FeatureSpec:
         """From catalog entries (anything with .column, .family, .direction); context entries are skipped."""
-        family, direction = {}, {}
+        family, direction, evidence = {}, {}, {}
         for e in entries:
             if e.family in FAMILIES:
                 family[e.column] = e.family
                 direction[e.column] = e.direction
-        return cls(family, direction)
+                if getattr(e, "evidence", None):
+                    evidence[e.column] = e.evidence
+        return cls(family, direction, evidence)
 
     def columns(self, family: str | None = None, directional: bool = False) -> list[str]:
         """Feature columns of one family (or all), in catalog order; `directional` drops direction 'none'."""
@@ -49,6 +52,10 @@ class FeatureSpec:
     def directions(self, family: str | None = None, directional: bool = False) -> dict[str, str]:
         """column -> direction for `columns(family, directional)`: the argument every estimator here takes."""
         return {c: self.direction[c] for c in self.columns(family, directional)}
+
+    def groups(self, family: str | None = None) -> dict[str, str]:
+        """column -> evidence group for the family's directional columns that have one."""
+        return {c: self.evidence[c] for c in self.columns(family, directional=True) if c in self.evidence}
 
 
 def signs(directions: Mapping[str, str]) -> np.ndarray:

@@ -153,8 +153,9 @@ LIMITS = {
 
 COMPONENT_NAMES = {
     "en": {"rule": "regulators' rule", "iforest": "IsolationForest", "robust_z": "peer robust z",
-           "pu": "label-aware LightGBM"},
-    "zh": {"rule": "监管规则", "iforest": "孤立森林", "robust_z": "同类稳健 z 值", "pu": "标签学习 LightGBM"},
+           "ecod": "empirical tail (ECOD)", "pu": "label-aware LightGBM"},
+    "zh": {"rule": "监管规则", "iforest": "孤立森林", "robust_z": "同类稳健 z 值", "ecod": "经验尾概率（ECOD）",
+           "pu": "标签学习 LightGBM"},
 }
 
 # short column headers of the evidence tables (the catalog's description is the cell's tooltip)

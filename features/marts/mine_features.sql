@@ -159,7 +159,15 @@ incident_stats as (
             where is_in_window and kind = 'face_stop' and not has_accident_report
             and (not has_declared_stop or is_stop_filed_late)
         ) as n_face_stop_unexplained,
-        max(co_spike_ratio) filter (where is_in_window and not has_accident_report) as max_co_spike_ratio
+        max(co_spike_ratio) filter (where is_in_window and not has_accident_report) as max_co_spike_ratio,
+        -- a concealed death stays concealed: the same evidence over two windows, so it does not drop out
+        -- of the list once the event is a window old while the cover-up (roster, declarations) goes on
+        sum(n_cards_unaccounted) filter (
+            where event_at >= $as_of_end - to_days(2 * $window_days) and not has_accident_report
+        ) as n_cards_unaccounted_lookback,
+        max(suspicion_points) filter (
+            where event_at >= $as_of_end - to_days(2 * $window_days) and not has_accident_report
+        ) as max_suspicion_lookback
     from candidates
     group by all
 ),
@@ -237,6 +245,8 @@ joined as (
         coalesce(i.n_unreported_dereg, 0) as ca_n_events_with_deregistration,
         coalesce(i.n_cards_dereg, 0) as ca_n_cards_deregistered,
         coalesce(i.n_cards_unaccounted, 0) as ca_n_cards_unaccounted,
+        coalesce(i.n_cards_unaccounted_lookback, 0) as ca_n_cards_unaccounted_lookback,
+        coalesce(i.max_suspicion_lookback, 0) as ca_max_suspicion_lookback,
         coalesce(i.n_face_stop_unexplained, 0) as ca_n_unexplained_face_stops,
         i.max_co_spike_ratio as ca_max_co_spike_ratio,
         coalesce(l.n_late_filed_stops, 0) as ca_n_late_filed_stops,
@@ -334,6 +344,8 @@ final as (
         cast(j.ca_n_events_with_deregistration as integer) as ca_n_events_with_deregistration,
         cast(j.ca_n_cards_deregistered as integer) as ca_n_cards_deregistered,
         cast(j.ca_n_cards_unaccounted as integer) as ca_n_cards_unaccounted,
+        cast(j.ca_n_cards_unaccounted_lookback as integer) as ca_n_cards_unaccounted_lookback,
+        cast(j.ca_max_suspicion_lookback as integer) as ca_max_suspicion_lookback,
         cast(j.ca_n_unexplained_face_stops as integer) as ca_n_unexplained_face_stops,
         cast(j.ca_max_co_spike_ratio as double) as ca_max_co_spike_ratio,
         cast(j.ca_n_late_filed_stops as integer) as ca_n_late_filed_stops,

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from models.detectors import IsolationForestDetector, PeerRobustZDetector
-from models.ranker import make_isolation_forest, make_robust_z
+from models.detectors import EmpiricalTailDetector, IsolationForestDetector, PeerRobustZDetector
+from models.ranker import make_ecod, make_isolation_forest, make_robust_z
 from tests.models.conftest import FAST_DETECTORS, plant_overproduction
 
 
@@ -15,7 +15,7 @@ def _fast_forest(spec, family, seed=0):
     return make_isolation_forest(spec, family, FAST_DETECTORS, seed)
 
 
-DETECTORS = [_fast_forest, make_robust_z]
+DETECTORS = [_fast_forest, make_robust_z, make_ecod]
 
 
 def _top(scores: np.ndarray) -> int:
@@ -111,3 +111,60 @@ def test_detectors_clone_and_refuse_no_direction(frame):
     assert clone(d).get_params() == d.get_params()
     with pytest.raises(ValueError, match="no directional column"):
         PeerRobustZDetector({"af_n_alarms": "none"}).fit(frame)
+
+
+def test_ecod_one_decisive_column_is_not_averaged_away(frame):
+    # no mine has unaccounted cards but one; a quarter file a stop late, three of them twice
+    columns = {"ca_n_cards_unaccounted": "higher", "ca_n_late_filed_stops": "higher"}
+    frame["ca_n_cards_unaccounted"] = 0.0
+    frame.loc[11, "ca_n_cards_unaccounted"] = 3.0
+    frame["ca_n_late_filed_stops"] = (np.arange(len(frame)) % 4 == 0).astype(float)
+    frame.loc[[0, 4, 8], "ca_n_late_filed_stops"] = 2.0
+    detector = EmpiricalTailDetector(columns).fit(frame)
+    scores = detector.score_samples(frame)
+    assert _top(scores) == 11
+    # the largest value (held by one training row) is worth log((n + 1) / 2); the bottom value is worth 0
+    parts = detector.contributions(frame)
+    assert parts.at[11, "ca_n_cards_unaccounted"] == pytest.approx(np.log(len(frame) + 1) - np.log(2))
+    assert (parts.loc[frame["ca_n_cards_unaccounted"] == 0, "ca_n_cards_unaccounted"] == 0).all()
+    np.testing.assert_allclose(parts.sum(axis=1), scores)
+
+
+def test_ecod_groups_score_the_strongest_way_of_cheating(frame):
+    # two columns of one way of cheating both high beat four columns of four different ways each a bit high
+    columns = {c: "higher" for c in ("op_belt_capacity_ratio", "op_max_month_capacity_ratio", "op_kwh_per_tonne",
+                                     "op_peak_headcount_ratio", "op_over_headcount_share", "op_max_area_over_ratio")}
+    groups = {"op_belt_capacity_ratio": "capacity", "op_max_month_capacity_ratio": "capacity",
+              "op_peak_headcount_ratio": "headcount", "op_over_headcount_share": "headcount"}
+    for c in columns:
+        frame[c] = np.linspace(0.0, 1.0, len(frame))
+    frame.loc[7, ["op_belt_capacity_ratio", "op_max_month_capacity_ratio"]] = 2.0
+    frame.loc[7, ["op_kwh_per_tonne", "op_peak_headcount_ratio", "op_over_headcount_share", "op_max_area_over_ratio"]] = 0.0
+    frame.loc[8, list(columns)] = 0.95
+    grouped = EmpiricalTailDetector(columns, groups, within="mean", across="max").fit(frame)
+    scores = grouped.score_samples(frame)
+    assert scores[7] > scores[8]
+    parts = grouped.contributions(frame)
+    np.testing.assert_allclose(parts.sum(axis=1), scores)
+    assert set(parts.columns[parts.loc[7] > 0]) == {"op_belt_capacity_ratio", "op_max_month_capacity_ratio"}
+    # without groups the mine a bit high everywhere wins
+    plain = EmpiricalTailDetector(columns).fit(frame).score_samples(frame)
+    assert plain[8] > plain[7]
+
+
+def test_ecod_group_max_sum_counts_each_way_once(frame):
+    # two capacity columns both extreme count once (the group's largest term); a headcount column adds to it
+    columns = {c: "higher" for c in ("op_belt_capacity_ratio", "op_max_month_capacity_ratio", "op_peak_headcount_ratio")}
+    groups = {"op_belt_capacity_ratio": "capacity", "op_max_month_capacity_ratio": "capacity"}
+    for c in columns:
+        frame[c] = np.linspace(0.0, 1.0, len(frame))
+    frame.loc[3, list(columns)] = [2.0, 2.0, 0.0]
+    frame.loc[4, list(columns)] = [2.0, 0.0, 2.0]
+    detector = EmpiricalTailDetector(columns, groups, within="max", across="sum").fit(frame)
+    parts = detector.contributions(frame)
+    top = np.log(len(frame) + 1) - np.log(2)  # only mine 3 reaches 2.0 on the monthly column
+    assert parts.loc[3].sum() == pytest.approx(top)
+    assert parts.loc[4].sum() > parts.loc[3].sum()
+    np.testing.assert_allclose(parts.sum(axis=1), detector.score_samples(frame))
+    with pytest.raises(ValueError, match="within must be"):
+        EmpiricalTailDetector(columns, groups, within="median").fit(frame).score_samples(frame)

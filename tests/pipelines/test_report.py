@@ -187,7 +187,7 @@ def test_waterfall_adds_up_to_the_model_output() -> None:
         assert total == pytest.approx(ranker.pu_.fallback_.score_samples(snapshot.iloc[[0]])[0])
     svg = report.waterfall_chart(expl, code, "en", 2)
     assert svg.startswith("<svg") and f"{total:.3f}" in svg and "1 other features" in svg
-    assert set(expl.components.columns) == {"rule", "iforest", "robust_z", "pu"}
+    assert set(expl.components.columns) == {"rule", "iforest", "robust_z", "ecod", "pu"}
 
 
 def test_evidence_as_of_is_the_last_day_built(tmp_path: Path) -> None:
