@@ -5,6 +5,7 @@ Every contribution points one way: positive = pushes the mine toward the top of 
 - IsolationForestDetector: SHAP on the mean path length, sign turned and divided by c(max_samples),
   so contributions + base = log2(score) and a positive part is one that shortens the isolation path.
 - PeerRobustZDetector: each column's positive z / number of columns; base 0, sum = score.
+- EmpiricalTailDetector: each column's -log tail probability in the groups that count; base 0, sum = score.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", PendingDeprecationWarning)
     import shap
 
-from models.detectors import IsolationForestDetector, PeerRobustZDetector
+from models.detectors import EmpiricalTailDetector, IsolationForestDetector, PeerRobustZDetector
 from models.pu import PUClassifier
 
 EULER_GAMMA = 0.5772156649015329
@@ -110,7 +111,7 @@ def contributions(model: object, X: pd.DataFrame) -> tuple[pd.DataFrame, float]:
         return contributions(model.fallback_, X) if model.is_fallback_ else tree_contributions(model, X)
     if isinstance(model, IsolationForestDetector):
         return isolation_forest_contributions(model, X)
-    if isinstance(model, PeerRobustZDetector):
+    if isinstance(model, (PeerRobustZDetector, EmpiricalTailDetector)):
         return model.contributions(X), 0.0
     raise TypeError(f"cannot explain {type(model).__name__}")
 

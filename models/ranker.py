@@ -125,7 +125,7 @@ def make_pu_model(
     detector_params: DetectorParams | None = None,
     propensity_columns: Sequence[str] | None = None,
 ) -> PUClassifier:
-    """Unfitted PU LightGBM on all of the family's columns; falls back to the robust z detector."""
+    """Unfitted PU LightGBM on all of the family's columns; falls back to the empirical-tail detector."""
     p = params or PUParams()
     return PUClassifier(
         spec.directions(family),
@@ -144,7 +144,7 @@ def make_pu_model(
         propensity_C=p.propensity_C,
         propensity_clip=p.propensity_clip,
         negative_weight=p.negative_weight,
-        fallback=make_robust_z(spec, family, detector_params),
+        fallback=make_ecod(spec, family, detector_params),
         random_state=seed,
     )
 

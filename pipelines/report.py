@@ -91,6 +91,7 @@ TEXT = {
         "units_tree": "log-odds of the label-aware LightGBM (SHAP TreeExplainer)",
         "units_iforest": "log2 of the IsolationForest score (SHAP on path length, sign turned)",
         "units_robust_z": "peer robust z / number of features (exact parts)",
+        "units_ecod": "-log of the value's tail probability among all mine-dates (exact parts)",
         "units_rule": "rule input (fires at 1.0)",
         "see_above": "Same records as reason {n} above.",
         "no_evidence": "The mine is not in the upper {share:.0%} of this family's list: its records are not "
@@ -123,7 +124,8 @@ TEXT = {
         "missing_note": "无法加载模型 {version}（{error}），以下为评分时保存的主要理由。",
         "units_tree": "标签学习 LightGBM 的对数几率（SHAP TreeExplainer）",
         "units_iforest": "孤立森林得分的 log2（路径长度 SHAP，符号取反）",
-        "units_robust_z": "同类稳健 z 值 / 特征数（精确分解）", "units_rule": "规则输入（达到 1.0 即触发）",
+        "units_robust_z": "同类稳健 z 值 / 特征数（精确分解）",
+        "units_ecod": "该值在全部矿-日期中尾部概率的负对数（精确分解）", "units_rule": "规则输入（达到 1.0 即触发）",
         "see_above": "记录同上方理由 {n}。",
         "no_evidence": "本矿在该类中未进入前 {share:.0%}，此处只列理由，不列记录。",
     },
@@ -339,7 +341,7 @@ class FamilyExplanation:
 
     family: str
     version: str
-    kind: str  # tree | iforest | robust_z | rule | unavailable
+    kind: str  # tree | iforest | robust_z | ecod | rule | unavailable
     base: float
     contributions: pd.DataFrame
     components: pd.DataFrame | None = None  # percentile of each component per mine
@@ -666,7 +668,8 @@ def explain_families(
             continue
         pu = model.pu_
         inner = pu.fallback_ if pu.is_fallback_ else pu
-        kind = {"PUClassifier": "tree", "IsolationForestDetector": "iforest"}.get(type(inner).__name__, "robust_z")
+        kind = {"PUClassifier": "tree", "IsolationForestDetector": "iforest",
+                "EmpiricalTailDetector": "ecod"}.get(type(inner).__name__, "robust_z")
         contribs, base = contributions(pu, picked)
         comps = model.components(frame)
         pct = pd.DataFrame({c: percentile_ranks(comps[c]) for c in comps.columns}).set_axis(frame["mine_code"])
@@ -972,7 +975,7 @@ def waterfall_chart(expl: FamilyExplanation, code: str, lang: str, n_bars: int) 
     width, left, right, row_h, top = 900, 330, 70, 22, 10
     height = top + row_h * (len(steps) + 2) + 24
     cum = np.concatenate([[base], base + np.cumsum([v for _, v in steps])]) if steps else np.array([base])
-    lo, hi = float(min(cum.min(), total, 0.0 if expl.kind == "robust_z" else cum.min())), float(max(cum.max(), total))
+    lo, hi = float(min(cum.min(), total, 0.0 if expl.kind in ("robust_z", "ecod") else cum.min())), float(max(cum.max(), total))
     pad = (hi - lo) * 0.08 or 0.5
     lo, hi = lo - pad, hi + pad
     pw = width - left - right

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from models.detectors import EmpiricalTailDetector
 from models.explain import contributions, mean_abs_contributions, top_reasons
-from models.ranker import PUParams, make_isolation_forest, make_pu_model, make_robust_z
+from models.ranker import PUParams, make_ecod, make_isolation_forest, make_pu_model, make_robust_z
 from tests.models.conftest import FAST_DETECTORS
 
 
@@ -36,9 +37,18 @@ def test_robust_z_contributions_are_exact(spec, frame):
     np.testing.assert_allclose(parts.sum(axis=1), detector.score_samples(frame))
 
 
+def test_ecod_contributions_are_exact(spec, frame):
+    detector = make_ecod(spec, "overproduction").fit(frame)
+    parts, base = contributions(detector, frame)
+    assert base == 0.0
+    assert (parts.to_numpy() >= 0).all()
+    np.testing.assert_allclose(parts.sum(axis=1), detector.score_samples(frame))
+
+
 def test_fallen_back_model_explains_its_detector(spec, frame):
     labels = np.full(len(frame), np.nan)
     model = make_pu_model(spec, "concealed_accident").fit(frame, labels)
+    assert isinstance(model.fallback_, EmpiricalTailDetector)
     parts, _ = contributions(model, frame)
     np.testing.assert_allclose(parts.sum(axis=1), model.score_samples(frame))
 

@@ -7,9 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from models.detectors import PeerRobustZDetector
 from models.pu import PUClassifier, random_inspection_ap
-from models.ranker import PUParams, make_pu_model
+from models.ranker import PUParams, make_ecod, make_pu_model
 from tests.models.conftest import plant_overproduction
 
 LABEL = "label_overproduction"
@@ -94,7 +93,7 @@ def test_too_few_positives_fall_back_to_the_detector(spec, frame):
     labels.iloc[[5, 6, 7]] = 0.0
     model = make_pu_model(spec, "overproduction").fit(frame, labels)
     assert model.is_fallback_
-    detector = PeerRobustZDetector(spec.directions("overproduction", directional=True)).fit(frame)
+    detector = make_ecod(spec, "overproduction").fit(frame)
     np.testing.assert_allclose(model.score_samples(frame), detector.score_samples(frame))
     with pytest.raises(AttributeError, match="min_positives"):
         model.predict_proba(frame)

@@ -178,7 +178,7 @@ def test_waterfall_adds_up_to_the_model_output() -> None:
     snapshot = frame[frame["as_of"] == frame["as_of"].max()].reset_index(drop=True)
     code = snapshot["mine_code"].iloc[0]
     expl = report.explain_families(snapshot, [code], {"overproduction": (ranker, "m/1", "")})["overproduction"]
-    assert expl.kind in ("tree", "robust_z")
+    assert expl.kind in ("tree", "ecod")
     total = expl.base + float(expl.contributions.loc[code].sum())
     if expl.kind == "tree":
         raw = ranker.pu_.model_.booster_.predict(ranker.pu_.transform(snapshot.iloc[[0]]), raw_score=True)[0]
