@@ -187,8 +187,8 @@ class EmpiricalTailDetector(BaseEstimator):
         self,
         directions: Mapping[str, str] | None = None,
         groups: Mapping[str, str] | None = None,
-        within: str = "max",
-        across: str = "sum",
+        within: str = "mean",
+        across: str = "max",
     ) -> None:
         self.directions = directions
         self.groups = groups
@@ -201,7 +201,7 @@ class EmpiricalTailDetector(BaseEstimator):
         self.columns_ = list(self.directions_)
         z = oriented_matrix(X, self.directions_)
         self.sorted_ = [np.sort(col[~np.isnan(col)]) for col in z.T]
-        # an ungrouped column stands alone: without groups the score is the plain ECOD sum of the terms
+        # an ungrouped column stands alone (without groups at all the score is the plain ECOD sum)
         names = [(self.groups or {}).get(c) or c for c in self.columns_]
         self.group_names_ = list(dict.fromkeys(names))
         self.membership_ = np.array([[n == g for n in names] for g in self.group_names_], dtype=float)
@@ -222,6 +222,8 @@ class EmpiricalTailDetector(BaseEstimator):
         if self.within not in ("mean", "max") or self.across not in ("sum", "max"):
             raise ValueError(f"within must be mean or max, across sum or max; got {self.within!r}, {self.across!r}")
         terms = self.tail_terms(X).to_numpy()
+        if self.groups is None:  # plain ECOD: every term counts
+            return pd.DataFrame(terms, index=X.index, columns=self.columns_)
         n, m = terms.shape
         member = self.membership_.astype(bool)  # groups x columns
         weight = np.zeros((n, len(self.group_names_), m))  # each group's weight on each column, per row

@@ -28,8 +28,8 @@ class DetectorParams:
     peer_column: str = "size_band"
     min_peer_rows: int = 8
     z_cap: float = 10.0
-    ecod_within: str = "max"  # an evidence group counts by its strongest column (mean: by their average)
-    ecod_across: str = "sum"  # the groups add up (max: only the strongest way of cheating counts)
+    ecod_within: str = "mean"  # an evidence group counts by the mean of its columns' terms (max: its strongest)
+    ecod_across: str = "max"  # only the strongest way of cheating counts (sum: the groups add up)
 
 
 @dataclass(frozen=True)
@@ -64,9 +64,9 @@ class CombineParams:
     iforest: float = 1.0
     robust_z: float = 1.0
     ecod: float = 1.0
-    pu: float = 2.0
+    pu: float = 1.0
     pu_full_at: int = 10  # labelled positives at which the PU model gets its full weight
-    family_gamma: float = 1.0  # percentiles are raised to this before the weighted mean (combine.combine_family)
+    family_gamma: float = 3.0  # percentiles are raised to this before the weighted mean (combine.combine_family)
     overall_gamma: float = 4.0
 
     def weights(self) -> dict[str, float]:

@@ -1,0 +1,127 @@
+"""Compare model configurations on development seeds: AP per family against the ground truth, through the real code path.
+
+Usage:
+    python benchmarks/compare_models.py                         # dev seeds 8001 8002 8003 under data/dev
+    python benchmarks/compare_models.py --seeds 8004 8005       # other dev seeds (never the evaluate seeds)
+
+Each seed is simulated and ingested as `minewatch evaluate` does (60 mines x 150 days, cached under --work),
+trained on findings before day 100 and scored weekly after it; the frames are cached as Parquet so the
+configurations compare in seconds. This is where model choices are made: the seeds of `params.yaml:
+evaluate` are kept for the final table only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses as dc
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from models.metrics import average_precision  # noqa: E402
+from models.ranker import ModelParams, score_families  # noqa: E402
+from models.rules import rule_score  # noqa: E402
+from models.spec import FAMILIES  # noqa: E402
+from pipelines.build_features import BuildFeaturesParams, connect  # noqa: E402
+from pipelines.evaluate import EvaluateParams, active_truth, prepare_seed  # noqa: E402
+from pipelines.modelling import (  # noqa: E402
+    TrainParams,
+    as_of_grid,
+    data_span,
+    ensure_feature_history,
+    feature_spec,
+    fit_rankers,
+    labelled_frame,
+    missing_dates,
+)
+from pipelines.params import load_section  # noqa: E402
+
+RESERVED = {9101, 9102, 9103}  # evaluate seeds already reported: never tune on them
+
+
+def frames(seed: int, work: Path, ep: EvaluateParams, tp: TrainParams) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(labelled training snapshots before the cutoff, scored snapshots after it with truth columns), cached."""
+    folder = prepare_seed(seed, ep, work)
+    train_path, eval_path = folder / "compare-train.parquet", folder / "compare-eval.parquet"
+    con = connect(folder / "warehouse.duckdb", folder / "features.duckdb", BuildFeaturesParams(tp.window_days, tp.history_days))
+    try:
+        first, last = data_span(con)
+        cutoff = first + timedelta(days=ep.cutoff_day)
+        grid = [d for d in as_of_grid(first, min(last, cutoff - timedelta(days=1)), tp) if d < cutoff]
+        dates = [cutoff + timedelta(days=i) for i in range(0, (last - cutoff).days + 1, ep.score_every_days)]
+        stale = bool(missing_dates(con, grid + dates, tp))
+        ensure_feature_history(con, grid + dates, tp)
+        if stale or not (train_path.exists() and eval_path.exists()):
+            train = labelled_frame(con, grid, cutoff, tp.step_days)
+            scored = con.execute(
+                "select * from mine_features where as_of in (select unnest(?::date[])) order by as_of, mine_code", [dates]
+            ).df()
+            anomalies = pd.read_csv(folder / "raw" / "_truth" / "anomalies.csv", dtype={"mine_code": str})
+            parts = [snap.merge(active_truth(anomalies, snap["mine_code"].tolist(), pd.Timestamp(d).date(), tp.window_days),
+                                on="mine_code") for d, snap in scored.groupby("as_of", sort=True)]
+            train.to_parquet(train_path)
+            pd.concat(parts, ignore_index=True).to_parquet(eval_path)
+    finally:
+        con.close()
+    return pd.read_parquet(train_path), pd.read_parquet(eval_path)
+
+
+def snapshot_ap(frame: pd.DataFrame, family: str, score: np.ndarray) -> float:
+    """Mean over scoring dates of the AP of `score` against the family's truth (dates without a positive skipped)."""
+    aps = [average_precision(g[f"truth_{family}"].to_numpy(), score[g.index.to_numpy()])
+           for _, g in frame.groupby("as_of") if g[f"truth_{family}"].sum() > 0]
+    return float(np.mean(aps)) if aps else float("nan")
+
+
+def configurations(current: ModelParams) -> dict[str, ModelParams]:
+    """params.yaml's model and the alternatives it was chosen over."""
+    def variant(within: str, across: str, gamma: float, **weights: float) -> ModelParams:
+        return dc.replace(current, detectors=dc.replace(current.detectors, ecod_within=within, ecod_across=across),
+                          combine=dc.replace(current.combine, family_gamma=gamma, **weights))
+
+    return {
+        "params.yaml": current,
+        "before (no ecod, pu 2, mean)": variant("mean", "max", 1.0, rule=1, iforest=1, robust_z=1, ecod=0, pu=2),
+        "ecod groups max/sum": variant("max", "sum", 3.0, rule=1, iforest=1, robust_z=1, ecod=1, pu=1),
+        "ecod x2, no iforest/pu": variant("mean", "max", 3.0, rule=1, iforest=0, robust_z=1, ecod=2, pu=0),
+        "plain mean of percentiles": variant("mean", "max", 1.0, rule=1, iforest=1, robust_z=1, ecod=1, pu=1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[8001, 8002, 8003])
+    parser.add_argument("--work", type=Path, default=ROOT / "data" / "dev")
+    parser.add_argument("--params", default=str(ROOT / "params.yaml"))
+    args = parser.parse_args()
+    if RESERVED & set(args.seeds):
+        parser.error(f"seeds {sorted(RESERVED & set(args.seeds))} are evaluation seeds: compare on others")
+    ep = load_section("evaluate", EvaluateParams, args.params)
+    tp = load_section("train", TrainParams, args.params)
+    spec = feature_spec()
+    rows = []
+    for seed in args.seeds:
+        train, scored = frames(seed, args.work, ep, tp)
+        for name, model in configurations(tp.model).items():
+            scores = score_families(fit_rankers(train, spec, model), scored)
+            rows.append({"seed": seed, "config": name,
+                         **{f: snapshot_ap(scored, f, scores[f].to_numpy()) for f in FAMILIES}})
+        rows.append({"seed": seed, "config": "rule baseline",
+                     **{f: snapshot_ap(scored, f, rule_score(scored, f).to_numpy()) for f in FAMILIES}})
+    table = pd.DataFrame(rows)
+    table["mean"] = table[list(FAMILIES)].mean(axis=1)
+    pd.set_option("display.width", 200)
+    print(table.round(3).to_string(index=False))
+    print(f"\nmean over seeds {' '.join(map(str, args.seeds))} (AP, mean over weekly scoring dates after day {ep.cutoff_day}):")
+    print(table.groupby("config", sort=False)[[*FAMILIES, "mean"]].mean().round(3).to_string())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
