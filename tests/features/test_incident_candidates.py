@@ -212,3 +212,20 @@ def test_checks_pass_on_built_rows_and_fire_on_bad_ones(con):
                 "and n_cards = 1")
     found = checks(con, window)
     assert len(found["incident_candidates_valid"]) == 3
+
+
+def test_a_concealed_death_stays_in_the_lookback_after_leaving_the_window(con):
+    # as of 03-30 with a 15-day window the 03-10 event is outside the window but inside the two-window lookback
+    warehouse(con)
+    # (C6, down on 03-20 and never up, is by then an open trip in the window)
+    build(con, "2025-03-30", window_days=15, history_days=10)
+    row = con.execute("select * from mine_features where as_of = date '2025-03-30'").df().iloc[0]
+    event = candidates(con).loc["open_trip-140000000001-20250310"]
+    assert not event.is_in_window
+    assert (row.ca_n_cards_unaccounted, row.ca_n_open_trip_events) == (1, 1)
+    assert row.ca_n_cards_unaccounted_lookback == 1 + 2
+    assert row.ca_max_suspicion_lookback == event.suspicion_points > row.ca_max_suspicion_points
+    # and as of 04-20 (two windows = 30 days back to 03-22) all have dropped out
+    build(con, "2025-04-20", window_days=15, history_days=10)
+    later = con.execute("select * from mine_features where as_of = date '2025-04-20'").df().iloc[0]
+    assert (later.ca_n_cards_unaccounted_lookback, later.ca_max_suspicion_lookback) == (0, 0)
