@@ -150,7 +150,7 @@ def make_pu_model(
 
 
 class FamilyRanker(BaseEstimator):
-    """One family's rule, IsolationForest, robust z, empirical-tail detector and PU model, combined by weighted percentile mean.
+    """One family's rule, IsolationForest, robust z, empirical tail and PU model, combined by weighted percentiles.
 
     Percentiles are taken within each `by` snapshot of the frame scored (when X has that column), so
     score a frame of one or more as-of dates and compare scores within a date only.
@@ -189,16 +189,15 @@ class FamilyRanker(BaseEstimator):
 
     def components(self, X: pd.DataFrame) -> pd.DataFrame:
         """Each component's own score (higher = more suspicious), one column per component."""
-        return pd.DataFrame(
-            {
-                "rule": rule_score(X, self.family).to_numpy(),
-                "iforest": self.iforest_.score_samples(X),
-                "robust_z": self.robust_z_.score_samples(X),
-                "ecod": self.ecod_.score_samples(X),
-                "pu": self.pu_.score_samples(X),
-            },
-            index=X.index,
-        )
+        parts = {
+            "rule": rule_score(X, self.family).to_numpy(),
+            "iforest": self.iforest_.score_samples(X),
+            "robust_z": self.robust_z_.score_samples(X),
+        }
+        if hasattr(self, "ecod_"):  # a model registered before the empirical-tail detector existed has none
+            parts["ecod"] = self.ecod_.score_samples(X)
+        parts["pu"] = self.pu_.score_samples(X)
+        return pd.DataFrame(parts, index=X.index)
 
     def _by(self, X: pd.DataFrame) -> object:
         return X[self.by].to_numpy() if self.by is not None and self.by in X.columns else None

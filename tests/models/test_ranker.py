@@ -72,3 +72,14 @@ def test_pu_weight_follows_its_evidence(spec, labelled):
     none = FamilyRanker("overproduction", spec, params).fit(frame, np.full(len(frame), np.nan))
     assert none.weights_["pu"] == 0.0
     assert none.weights_["rule"] == 1.0
+
+
+def test_a_model_registered_before_the_tail_detector_still_scores(spec, frame):
+    # a champion pickled by an earlier version has no ecod_ and no weight for it: it scores on what it has
+    labels = np.full(len(frame), np.nan)
+    ranker = FamilyRanker("overproduction", spec, ModelParams(detectors=FAST_DETECTORS)).fit(frame, labels)
+    del ranker.ecod_
+    del ranker.weights_["ecod"]
+    components = ranker.components(frame)
+    assert list(components.columns) == ["rule", "iforest", "robust_z", "pu"]
+    assert np.isfinite(ranker.score_samples(frame)).all()
