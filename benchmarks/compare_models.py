@@ -42,7 +42,7 @@ from pipelines.modelling import (  # noqa: E402
 )
 from pipelines.params import load_section  # noqa: E402
 
-RESERVED = {9101, 9102, 9103}  # evaluate seeds already reported: never tune on them
+RESERVED = {9101, 9102, 9103, 9201, 9202, 9203}  # evaluation seeds: never tune on them
 
 
 def frames(seed: int, work: Path, ep: EvaluateParams, tp: TrainParams) -> tuple[pd.DataFrame, pd.DataFrame]:
