@@ -622,7 +622,7 @@ def _load_canonical(
         except duckdb.Error as exc:
             raise _blame(parquet, exc) from exc
         raw = [c for c in wh.relation_types(con, "_src") if c not in wh.LINEAGE]
-        _checked_load(con, table, raw, run_id, params, parquet)
+        _checked_load(con, table, raw, run_id, params, parquet, sum(e.rows_in_file for e in parquet))
         con.execute("drop view if exists _src")
         for e in parquet:
             e.rows_read = e.rows_in_file
@@ -631,7 +631,8 @@ def _load_canonical(
         raw, counts = wh.stage_csv(con, "_src", inputs, params.raw_text_limit)
         for e in csv:
             e.rows_read = counts.get(e.file_id, 0)
-        _checked_load(con, table, raw, run_id, params, csv)
+        staged = con.execute("select count(*) from _src_rows").fetchone()[0]  # malformed lines are not staged
+        _checked_load(con, table, raw, run_id, params, csv, staged)
         con.execute("drop view if exists _src")
         con.execute("drop table if exists _src_rows")
     for e in files:
@@ -640,11 +641,11 @@ def _load_canonical(
 
 def _checked_load(
     con: duckdb.DuckDBPyConnection, table: Table, raw: list[str], run_id: int, params: IngestParams,
-    files: list[Entry],
+    files: list[Entry], rows: int,
 ) -> None:
-    """Validate and insert the rows of view `_src`; a read error becomes a FileProblem."""
+    """Validate and insert the `rows` rows of view `_src`; a read error becomes a FileProblem."""
     try:
-        wh.load_rows(con, table, "_src", raw, run_id, "validate", params.raw_text_limit)
+        wh.load_rows(con, table, "_src", raw, run_id, "validate", params.raw_text_limit, rows)
     except duckdb.Error as exc:
         raise _blame(files, exc) from exc
 
