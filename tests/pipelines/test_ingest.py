@@ -26,6 +26,7 @@ from ingest_helpers import (
 
 from pipelines import ingest as ing
 from pipelines import warehouse as wh
+from pipelines.schema import TABLES
 
 ADAPTER_DATA = Path(__file__).parent / "adapters" / "data"
 
@@ -405,6 +406,29 @@ def test_national42_files_ingest_through_the_real_profile(tmp_path):
     assert {k: v for k, v in after.items() if not k.startswith("ingest_")} == {
         k: v for k, v in before.items() if not k.startswith("ingest_")
     }
+
+
+@pytest.mark.skipif(not ADAPTER_DATA.is_dir(), reason="no hand-written national files")
+def test_parse_workers_and_small_batches_give_the_same_warehouse(tmp_path, monkeypatch, caplog):
+    # files are parsed in runs (small ones together), in worker processes on large inputs: same rows either way
+    national42 = pytest.importorskip("pipelines.adapters.national42")
+    data = tmp_path / "data"
+    write(data / "mines.csv", MINES_CSV)
+    shutil.copytree(ADAPTER_DATA, data / "national", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    tables = ["ingest_files", "rejects", "duplicates", *(t for t in TABLES), "raw_national42_ryss", "raw_national42_cdss"]
+    seen = []
+    for workers, batch_files in ((1, 10_000), (2, 3)):
+        monkeypatch.setattr(ing, "PARALLEL_PARSE_BYTES", 0)
+        monkeypatch.setattr(ing, "PARSE_BATCH_FILES", batch_files)
+        wh_path = tmp_path / f"w{workers}.duckdb"
+        ing.ingest(data, wh_path, ing.IngestParams(parse_workers=workers), [national42.National42()])
+        seen.append({t: sorted(query(wh_path, f"select * from {t}"), key=repr)
+                     for t in tables if t != "ingest_files"})
+        seen[-1]["ingest_files"] = query(wh_path, "select path, status, rows_read, rows_loaded, rows_rejected, "
+                                                  "rows_duplicate, mine_code, kind from ingest_files order by path")
+    assert "parse workers failed" not in caplog.text
+    assert seen[0] == seen[1]
+    assert seen[0]["raw_national42_ryss"]
 
 
 def test_registry_loads_the_profiles_that_import():
