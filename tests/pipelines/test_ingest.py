@@ -163,6 +163,27 @@ def test_bad_rows_of_each_kind_go_to_rejects_and_the_rest_loads(tmp_path):
     assert "people.card_code: must be digits only" in ing.report(wh_path, run_id)
 
 
+def test_record_numbers_count_csv_records_not_lines_after_multi_line_quoted_fields(tmp_path):
+    data = tmp_path / "data"
+    write(data / "mines.csv", (
+        "mine_code,mine_name,approved_capacity_tpy,approved_headcount\n"
+        f'{MINE_A},"示范\n煤矿",1000000,100\n'               # record 1: two physical lines
+        f"{MINE_B},B,x,100\n"                                # 2 not a number
+        '140100000003,"C\nc\nc",1000000,100\n'             # 3: three physical lines
+        "140100000004,D,1000000,100,extra\n"                 # 4 malformed (5 fields)
+        "14010000000,E,1000000,100\n"                        # 5 mine_code too short
+        "140100000006,F,1000000,100\n"                       # 6
+    ))
+    wh_path = tmp_path / "w.duckdb"
+    run(data, wh_path)
+    assert query(wh_path, "select record, field from rejects order by record") == [
+        (2, "approved_capacity_tpy"), (4, None), (5, "mine_code")
+    ]
+    assert query(wh_path, "select _record, mine_name from mines order by _record") == [
+        (1, "示范\n煤矿"), (3, "C\nc\nc"), (6, "F")
+    ]
+
+
 def test_missing_required_column_rejects_the_file_and_the_run_goes_on(tmp_path):
     data = basic_dir(tmp_path / "data")
     write(data / "production_reports.csv", "mine_code,date\n" f"{MINE_A},2025-05-01\n" f"{MINE_A},2025-05-02\n")
