@@ -787,7 +787,8 @@ def _load_derived(
         f"(select file_id from ingest_files where profile = {wh.lit(profile.name)})"
     )
     log.info("loading %s derived by %s for %d mine(s)", table.name, profile.name, len(mines))
-    wh.load_rows(con, table, "_derived", table.names, run_id, "validate", params.raw_text_limit)
+    rows = con.execute("select count(*) from _derived").fetchone()[0]  # a table: its count is free
+    wh.load_rows(con, table, "_derived", table.names, run_id, "validate", params.raw_text_limit, rows)
     con.execute("drop table if exists _derived")
 
 

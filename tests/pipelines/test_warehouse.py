@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 from ingest_helpers import MINE_A
 
@@ -126,3 +127,16 @@ def test_the_lock_refuses_a_second_holder_and_frees_on_exit(tmp_path):
 def test_a_warehouse_path_that_is_a_folder_is_refused(tmp_path):
     with pytest.raises(wh.WarehouseError, match="is not a writable file"):
         wh.check_writable(tmp_path)
+
+
+def test_repeated_keys_found_the_same_in_duckdb_beyond_the_numpy_limit(monkeypatch):
+    con = duckdb.connect()
+    con.execute("create table t as select (range % 1000) as k from range(5000) union all select 10**9")
+    sql = "select hash(k) as h from t"
+    by_numpy = wh._repeated_hashes(con, sql, 5001)
+    monkeypatch.setattr(wh, "NUMPY_KEY_ROWS", 10)
+    by_duckdb = wh._repeated_hashes(con, sql, 5001)
+    unknown = wh._repeated_hashes(con, sql, None)
+    assert len(by_numpy) == 1000
+    np.testing.assert_array_equal(by_numpy, by_duckdb)
+    np.testing.assert_array_equal(by_numpy, unknown)
