@@ -1,4 +1,4 @@
-"""Benchmark: National42.parse throughput (MB/s, records/s, peak memory) on generated or given national files."""
+"""Benchmark: National42 parse throughput, file by file and in runs as ingest parses them (MB/s, peak memory)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from pipelines.adapters.national42 import National42
+from pipelines.ingest import PARSE_BATCH_BYTES, PARSE_BATCH_FILES
 
 MINE = "140100000001"
 
@@ -60,31 +61,38 @@ def generate(folder: Path, megabytes: float, seed: int) -> list[Path]:
 
 
 def measure(paths: list[Path]) -> None:
-    """Parse every file once and print the figures."""
+    """Parse every file once alone (`parse`) and once in runs of files as ingest does (`parse_many`); print the figures."""
     profile = National42()
     profile.parse(paths[0], paths[0].read_bytes())  # warm-up: pyarrow's first conversion imports pandas
-    total_bytes = records = rejects = 0
-    parse_seconds = cpu_seconds = 0.0
-    wall = time.perf_counter()
-    for path in paths:
-        data = path.read_bytes()
-        start, cpu = time.perf_counter(), time.process_time()
-        parsed = profile.parse(path, data)
-        parse_seconds += time.perf_counter() - start
-        cpu_seconds += time.process_time() - cpu
-        total_bytes += len(data)
-        records += parsed.records
-        rejects += len(parsed.rejects)
-    wall = time.perf_counter() - wall
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    mb = total_bytes / 1e6
-    print(f"files            {len(paths)}")
+    files = [(path, path.read_bytes()) for path in paths]
+    mb = sum(len(data) for _, data in files) / 1e6
+    print(f"files            {len(files)}")
     print(f"bytes            {mb:.1f} MB")
-    print(f"records          {records} ({rejects} rejected)")
-    print(f"parse time       {parse_seconds:.2f} s  -> {mb / parse_seconds:.1f} MB/s, {records / parse_seconds:,.0f} records/s")
-    print(f"parse CPU time   {cpu_seconds:.2f} s  -> {mb / cpu_seconds:.1f} MB/s (less sensitive to other load)")
-    print(f"read+parse time  {wall:.2f} s  -> {mb / wall:.1f} MB/s")
-    print(f"peak memory      {peak_mb:.0f} MB (RSS of this process)")
+    for label, runs in (("one by one", [[f] for f in files]), ("in runs", _runs(files))):
+        records = rejects = 0
+        start, cpu = time.perf_counter(), time.process_time()
+        for run in runs:
+            for parsed in profile.parse_many(run) if len(run) > 1 else [profile.parse(*run[0])]:
+                records += parsed.records
+                rejects += len(parsed.rejects)
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        print(f"{label:<16} {wall:.2f} s wall, {cpu:.2f} s CPU -> {mb / wall:.1f} MB/s, {mb / cpu:.1f} MB per CPU-second "
+              f"({records} records, {rejects} rejected)")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory      {peak_mb:.0f} MB (RSS of this process, the files held in memory)")
+
+
+def _runs(files: list[tuple[Path, bytes]]) -> list[list[tuple[Path, bytes]]]:
+    """Consecutive files up to ingest's task size, as `minewatch ingest` hands them to a parse worker."""
+    runs: list[list[tuple[Path, bytes]]] = [[]]
+    size = 0
+    for f in files:
+        if size >= PARSE_BATCH_BYTES or len(runs[-1]) >= PARSE_BATCH_FILES:
+            runs.append([])
+            size = 0
+        runs[-1].append(f)
+        size += len(f[1])
+    return runs
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ import codecs
 import hashlib
 import logging
 import multiprocessing
+import os
 import sys
 import tempfile
 from collections import deque
@@ -36,7 +37,8 @@ DONE = ("loaded", "rejected")  # statuses whose content is never read again
 PROBLEMS = ("error", "rejected", "incomplete")
 PARALLEL_PARSE_BYTES = 32 << 20
 MAX_NOTES = 40
-PARSE_BATCH = 16  # files per task sent to a parse worker
+PARSE_BATCH_BYTES = 4 << 20  # a parse task: consecutive files up to this size (small files are parsed together)
+PARSE_BATCH_FILES = 2000
 
 
 @dataclass(frozen=True)
@@ -184,14 +186,20 @@ def _hidden(path: Path) -> bool:
 
 
 def _walk(folder: Path) -> Iterator[Path]:
-    """Files below `folder`, sorted, hidden entries left out."""
-    for child in sorted(folder.iterdir()):
-        if _hidden(child):
+    """Files below `folder`, sorted, hidden entries left out (os.scandir: no stat per file)."""
+    with os.scandir(folder) as listing:
+        children = sorted(listing, key=lambda d: d.name)
+    for child in children:
+        if child.name.startswith("."):
             continue
-        if child.is_dir():
-            yield from _walk(child)
-        else:
-            yield child
+        try:
+            is_dir = child.is_dir()
+        except OSError:
+            is_dir = False
+        if is_dir and not child.name.startswith("_"):
+            yield from _walk(Path(child.path))
+        elif not is_dir:
+            yield Path(child.path)
 
 
 def _claims(profile: Profile, path: Path) -> bool:
@@ -205,47 +213,63 @@ def _claims(profile: Profile, path: Path) -> bool:
 
 def prepare(entries: list[Entry], tmp: Path) -> None:
     """Hash every file; decode-check CSVs (GB18030 copies to UTF-8); read canonical headers; no writes."""
+    for e in entries:
+        if not e.profile:
+            e.status, e.message = "ignored", "no profile reads this file"
+    for e in entries:
+        if e.profile:
+            _hash_or_fail(e, tmp)
     probe = duckdb.connect()
     try:
         for e in entries:
-            if not e.profile:
-                e.status, e.message = "ignored", "no profile reads this file"
-                continue
-            try:
-                _hash(e, tmp)
-            except OSError as exc:
-                e.status, e.message = "error", f"{e.path}: cannot read: {exc.strerror or exc}"
-                continue
-            if e.table is not None:
+            if e.table is not None and e.status == "new":
                 _read_header(e, probe)
     finally:
         probe.close()
 
 
+def _hash_or_fail(e: Entry, tmp: Path) -> None:
+    """Hash one file; a file that cannot be read is an error naming it."""
+    try:
+        _hash(e, tmp)
+    except OSError as exc:
+        e.status, e.message = "error", f"{e.path}: cannot read: {exc.strerror or exc}"
+
+
 def _hash(e: Entry, tmp: Path) -> None:
     """sha256 and size; for CSV also strict UTF-8 decoding, falling back to GB18030."""
-    digest = hashlib.sha256()
     check_utf8 = e.table is not None and e.path.suffix.lower() == ".csv"
-    decoder = codecs.getincrementaldecoder("utf-8")() if check_utf8 else None
+    if not check_utf8:  # the many small source files: plain system calls, the least work per file
+        digest = hashlib.sha256()
+        fd = os.open(e.path, os.O_RDONLY)
+        try:
+            while chunk := os.read(fd, 1 << 20):
+                digest.update(chunk)
+                e.size += len(chunk)
+        finally:
+            os.close(fd)
+        e.sha256 = digest.hexdigest()
+        e.read_path = e.path
+        return
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
     utf8 = True
     with open(e.path, "rb") as fh:
         while chunk := fh.read(1 << 20):
             digest.update(chunk)
             e.size += len(chunk)
-            if decoder is not None and utf8:
+            if utf8:
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError:
                     utf8 = False
-    if decoder is not None and utf8:
+    if utf8:
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             utf8 = False
     e.sha256 = digest.hexdigest()
     e.read_path = e.path
-    if not check_utf8:
-        return
     if utf8:
         e.encoding = "utf-8"
         return
@@ -466,22 +490,23 @@ def _parse_sources(
         profile = profiles[name]
         for raw_name, schema in profile.raw_schemas.items():
             wh.ensure_raw_table(con, _raw_name(profile, raw_name), schema)
-    jobs = [(profiles[e.profile], str(e.path)) for e in entries]
     # worker processes pay for themselves only on a large batch (each imports pyarrow and the profiles)
     workers = params.parse_workers if sum(e.size for e in entries) > PARALLEL_PARSE_BYTES else 1
     buffer = _RawBuffer(con)
     rejects: list[list] = []
-    for e, parsed in zip(entries, _parse_all(jobs, workers), strict=True):
-        _take_parsed(e, parsed)
-        if parsed.status != "ok":
-            continue
-        profile = profiles[e.profile]
-        for raw_name, rows in parsed.raw.items():
-            buffer.add(_raw_name(profile, raw_name), rows, e.file_id)
-        rejects += [
-            [run_id, e.file_id, str(e.path), r.record, r.table, r.field, r.reason, (r.raw or "")[: params.raw_text_limit]]
-            for r in parsed.rejects
-        ]
+    done = 0
+    for shipment in _parse_all(entries, profiles, workers):
+        batch = entries[done : done + len(shipment.parsed)]
+        done += len(batch)
+        for e, parsed in zip(batch, shipment.parsed, strict=True):
+            _take_parsed(e, parsed)
+            rejects += [
+                [run_id, e.file_id, str(e.path), r.record, r.table, r.field, r.reason, (r.raw or "")[: params.raw_text_limit]]
+                for r in parsed.rejects
+            ]
+        ids = np.array([e.file_id for e in batch], np.int64)
+        for name, rows in shipment.raw.items():
+            buffer.add(name, rows, np.repeat(ids, shipment.counts[name]))
     buffer.flush()
     if rejects:
         cols = ["run_id", "file_id", "file", "record", "table_name", "field", "reason", "raw"]
@@ -494,14 +519,14 @@ class _RawBuffer:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, limit: int = 128 << 20):
         self.con, self.limit = con, limit  # bytes of Arrow buffers held before appending
-        self.parts: dict[str, list[tuple[pa.Table, int]]] = {}
+        self.parts: dict[str, list[tuple[pa.Table, np.ndarray]]] = {}
         self.size = 0
 
-    def add(self, name: str, rows: pa.Table, file_id: int) -> None:
-        """Hold one file's rows for raw table `name`; append everything held once the buffer is full."""
+    def add(self, name: str, rows: pa.Table, file_ids: np.ndarray) -> None:
+        """Hold rows for raw table `name` (`file_ids`: each row's file); append everything once the buffer is full."""
         if rows.num_rows:
-            self.parts.setdefault(name, []).append((rows, file_id))
-            self.size += rows.get_total_buffer_size()
+            self.parts.setdefault(name, []).append((rows, file_ids))
+            self.size += rows.nbytes
             if self.size >= self.limit:
                 self.flush()
 
@@ -509,53 +534,116 @@ class _RawBuffer:
         """Append what is held, one insert per raw table, each row tagged with its file's id."""
         for name, parts in self.parts.items():
             rows = pa.concat_tables([t for t, _ in parts], promote_options="default")
-            ids = np.repeat([f for _, f in parts], [t.num_rows for t, _ in parts]).astype(np.int64)
+            ids = np.concatenate([f for _, f in parts])
             wh.append_arrow(self.con, name, rows.append_column("_file_id", pa.array(ids)))
         self.parts, self.size = {}, 0
 
 
-def _parse_all(jobs: list[tuple[Profile, str]], workers: int) -> Iterator[Parsed]:
-    """Parsed files in job order; in worker processes when asked, in this one if the pool breaks.
+@dataclass
+class _Shipment:
+    """What parsing a run of consecutive files gave, in a form cheap to send between processes.
+
+    `parsed` holds each file's result without its raw rows; `raw` the raw rows of all of them per
+    warehouse table, file after file; `counts[table]` how many of those rows each file gave.
+    """
+
+    parsed: list[Parsed]
+    raw: dict[str, pa.Table]
+    counts: dict[str, list[int]]
+
+
+def _batches(entries: list[Entry], profiles: dict[str, Profile]) -> list[list[tuple[Profile, str]]]:
+    """Runs of consecutive files to parse per task: up to PARSE_BATCH_BYTES, or PARSE_BATCH_FILES files."""
+    batches: list[list[tuple[Profile, str]]] = []
+    size = 0
+    for e in entries:
+        if not batches or size >= PARSE_BATCH_BYTES or len(batches[-1]) >= PARSE_BATCH_FILES:
+            batches.append([])
+            size = 0
+        batches[-1].append((profiles[e.profile], str(e.path)))
+        size += e.size
+    return batches
+
+
+def _parse_all(entries: list[Entry], profiles: dict[str, Profile], workers: int) -> Iterator[_Shipment]:
+    """Shipments covering the files in order; in worker processes when asked, in this one if the pool breaks.
 
     At most a few batches are in flight, so parsed files never pile up in memory while DuckDB loads.
     """
+    batches = _batches(entries, profiles)
     done = 0
-    if workers > 1 and len(jobs) >= 2 * workers:
-        batches = [jobs[i : i + PARSE_BATCH] for i in range(0, len(jobs), PARSE_BATCH)]
+    if workers > 1 and len(batches) >= 2:
         try:
             # spawn, not fork: this process holds DuckDB's threads and locks
             with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
                 pending: deque = deque()
                 for batch in batches:
-                    pending.append(pool.submit(_parse_batch, batch))
+                    pending.append(pool.submit(_parse_batch, batch, True))
                     if len(pending) > 2 * workers:
-                        for parsed in pending.popleft().result():
-                            yield parsed
-                            done += 1
-                while pending:
-                    for parsed in pending.popleft().result():
-                        yield parsed
+                        yield pending.popleft().result()
                         done += 1
+                while pending:
+                    yield pending.popleft().result()
+                    done += 1
         except BrokenProcessPool as exc:
             # e.g. a script that starts ingest without an `if __name__ == "__main__":` guard
-            log.warning("parse workers failed (%s); parsing the remaining %d files here", exc, len(jobs) - done)
-    yield from map(_parse_file, jobs[done:])
+            left = sum(len(b) for b in batches[done:])
+            log.warning("parse workers failed (%s); parsing the remaining %d files here", exc, left)
+    for batch in batches[done:]:
+        yield _parse_batch(batch, False)
 
 
-def _parse_batch(jobs: list[tuple[Profile, str]]) -> list[Parsed]:
-    """Parse several files in a worker (fewer round trips than one task per file)."""
-    return [_parse_file(job) for job in jobs]
+def _parse_batch(jobs: list[tuple[Profile, str]], compact: bool) -> _Shipment:
+    """Parse a run of files (consecutive files of one profile together) and pack the results.
+
+    `compact`: the shipment crosses to another process; its raw tables are copied into contiguous
+    buffers first (a pickled slice would carry its whole parent table).
+    """
+    results: list[Parsed] = []
+    start = 0
+    while start < len(jobs):
+        stop = start + 1
+        while stop < len(jobs) and jobs[stop][0] is jobs[start][0]:
+            stop += 1
+        results += _parse_files(jobs[start][0], [path for _, path in jobs[start:stop]])
+        start = stop
+    parts: dict[str, list[pa.Table]] = {}
+    counts: dict[str, list[int]] = {}
+    for k, ((profile, _), parsed) in enumerate(zip(jobs, results, strict=True)):
+        if parsed.status == "ok":
+            if parsed.mine_code is None:
+                parsed.mine_code = _single_mine(parsed)
+            for raw_name, rows in parsed.raw.items():
+                name = _raw_name(profile, raw_name)
+                parts.setdefault(name, []).append(rows)
+                counts.setdefault(name, [0] * len(jobs))[k] = rows.num_rows
+        parsed.raw = {}
+    raw = {name: pa.concat_tables(tables, promote_options="default") for name, tables in parts.items()}
+    if compact:
+        raw = {name: rows.combine_chunks() for name, rows in raw.items()}
+    return _Shipment(results, raw, counts)
 
 
-def _parse_file(job: tuple[Profile, str]) -> Parsed:
-    """Read and parse one file; a profile that raises yields an 'error' result instead."""
-    profile, path = job
+def _parse_files(profile: Profile, paths: list[str]) -> list[Parsed]:
+    """Read and parse files of one profile; a file that cannot be read or makes the profile raise is an 'error'."""
+    files: list[tuple[Path, bytes]] = []
+    unread: dict[int, Parsed] = {}
+    for k, path in enumerate(paths):
+        try:
+            files.append((Path(path), Path(path).read_bytes()))
+        except OSError as exc:
+            unread[k] = Parsed(status="error", message=f"{path}: cannot read: {exc.strerror or exc}")
     try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        return Parsed(status="error", message=f"{path}: cannot read: {exc.strerror or exc}")
+        parsed = iter(profile.parse_many(files))
+    except Exception:  # find the file that makes it raise: read each alone
+        parsed = iter([_parse_one(profile, path, data) for path, data in files])
+    return [unread[k] if k in unread else next(parsed) for k in range(len(paths))]
+
+
+def _parse_one(profile: Profile, path: Path, data: bytes) -> Parsed:
+    """Parse one file; a profile that raises yields an 'error' result instead."""
     try:
-        return profile.parse(Path(path), data)
+        return profile.parse(path, data)
     except Exception as exc:
         return Parsed(status="error", message=f"{path}: {profile.name} failed to parse it: {type(exc).__name__}: {exc}")
 
@@ -622,7 +710,7 @@ def _load_canonical(
         except duckdb.Error as exc:
             raise _blame(parquet, exc) from exc
         raw = [c for c in wh.relation_types(con, "_src") if c not in wh.LINEAGE]
-        _checked_load(con, table, raw, run_id, params, parquet)
+        _checked_load(con, table, raw, run_id, params, parquet, sum(e.rows_in_file for e in parquet))
         con.execute("drop view if exists _src")
         for e in parquet:
             e.rows_read = e.rows_in_file
@@ -631,7 +719,8 @@ def _load_canonical(
         raw, counts = wh.stage_csv(con, "_src", inputs, params.raw_text_limit)
         for e in csv:
             e.rows_read = counts.get(e.file_id, 0)
-        _checked_load(con, table, raw, run_id, params, csv)
+        staged = con.execute("select count(*) from _src_rows").fetchone()[0]  # malformed lines are not staged
+        _checked_load(con, table, raw, run_id, params, csv, staged)
         con.execute("drop view if exists _src")
         con.execute("drop table if exists _src_rows")
     for e in files:
@@ -640,11 +729,11 @@ def _load_canonical(
 
 def _checked_load(
     con: duckdb.DuckDBPyConnection, table: Table, raw: list[str], run_id: int, params: IngestParams,
-    files: list[Entry],
+    files: list[Entry], rows: int,
 ) -> None:
-    """Validate and insert the rows of view `_src`; a read error becomes a FileProblem."""
+    """Validate and insert the `rows` rows of view `_src`; a read error becomes a FileProblem."""
     try:
-        wh.load_rows(con, table, "_src", raw, run_id, "validate", params.raw_text_limit)
+        wh.load_rows(con, table, "_src", raw, run_id, "validate", params.raw_text_limit, rows)
     except duckdb.Error as exc:
         raise _blame(files, exc) from exc
 
@@ -698,7 +787,8 @@ def _load_derived(
         f"(select file_id from ingest_files where profile = {wh.lit(profile.name)})"
     )
     log.info("loading %s derived by %s for %d mine(s)", table.name, profile.name, len(mines))
-    wh.load_rows(con, table, "_derived", table.names, run_id, "validate", params.raw_text_limit)
+    rows = con.execute("select count(*) from _derived").fetchone()[0]  # a table: its count is free
+    wh.load_rows(con, table, "_derived", table.names, run_id, "validate", params.raw_text_limit, rows)
     con.execute("drop table if exists _derived")
 
 

@@ -61,6 +61,10 @@ class Profile(ABC):
     def parse(self, path: Path, data: bytes) -> Parsed:
         """Parse one file's bytes; never raises on bad content (report it in the result)."""
 
+    def parse_many(self, files: list[tuple[Path, bytes]]) -> list[Parsed]:
+        """Several files, each as `parse` reads it (a profile may read them together when that is faster)."""
+        return [self.parse(path, data) for path, data in files]
+
     @abstractmethod
     def derive(self, con: duckdb.DuckDBPyConnection, mine_codes: list[str]) -> dict[str, str]:
         """Canonical table -> SQL select over the raw tables, restricted to `mine_codes`.

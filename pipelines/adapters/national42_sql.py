@@ -7,6 +7,7 @@ from pipelines.schema import DUCKDB_TYPES, SENSOR_TYPES, TABLES
 # newest upload first; within one upload the later file and record win
 LATEST = "_uploaded_at desc, _file_id desc, _record desc"
 LATEST_C = "c._uploaded_at desc, c._file_id desc, c._record desc"
+LATEST_R = "r._uploaded_at desc, r._file_id desc, r._record desc"
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 # switch-state words seen in the field, when a point's own 开描述/停描述 do not decide
 STATE_ON = ("1", "复电", "开", "开启", "开机", "运行", "有电", "有压", "负荷侧有电压", "通电")
@@ -31,11 +32,23 @@ def _final(table: str, source: str) -> str:
 
 
 def _latest(src: str, key: str, mines: str) -> str:
-    """Rows of `src` numbered per key, newest upload first (copy = 1 is the one kept)."""
+    """Rows of `src` numbered per key, newest upload first (copy = 1 is the one kept).
+
+    Only keys sent more than once are ranked (found by a hash aggregate): sorting millions of rows
+    that are their key's only copy would cost several times more.
+    """
+    keys = ["mine_code", *(k.strip() for k in key.split(","))]
+    same = " and ".join(f"r.{k} is not distinct from m.{k}" for k in keys)
     return f"""
-    select *, row_number() over (partition by mine_code, {key} order by {LATEST}) as copy
-    from {src}
-    where mine_code in {mines}"""
+    select b.*, coalesce(n.copy, 1) as copy
+    from (select * from {src} where mine_code in {mines}) as b
+    left join (
+        select r._file_id, r._record, row_number() over (partition by {", ".join(f"r.{k}" for k in keys)} order by {LATEST_R}) as copy
+        from {src} as r
+        semi join (
+            select {", ".join(keys)} from {src} where mine_code in {mines} group by all having count(*) > 1
+        ) as m on {same}
+    ) as n on n._file_id = b._file_id and n._record = b._record"""
 
 
 def _point_types(s: dict[str, str], mines: str) -> str:
@@ -234,7 +247,8 @@ readings as (
 binned as (
     select p.mine_code, p.point_code, p.period_start, bit_or(r.status) as status
     from readings as r
-    asof join periods as p
+    -- only the bounds go into the as-of join: it sorts what it carries
+    asof join (select mine_code, point_code, period_start, period_end from periods) as p
         on p.mine_code = r.mine_code and p.point_code = r.point_code and r.data_at >= p.period_start
     where r.data_at < p.period_end
     group by p.mine_code, p.point_code, p.period_start
@@ -331,20 +345,18 @@ final as (
 def _trips(s: dict[str, str], mines: str) -> str:
     """CTEs `ryss` and `trips`: one row per (card, 入井时刻), up_at from the latest flag-2 record."""
     return f"""
-ryss as (
+ryss as not materialized (
+    -- read again by each consumer: the snapshots are millions of wide rows, cheaper to scan than to copy
     select * from {s["ryss"]} where mine_code in {mines}
 ),
 first_seen as (
-    select *
+    -- an aggregate, not a window: a hash table of trips instead of sorting millions of snapshot rows
+    select mine_code, card_code, down_at, first_copy.f as _file_id, first_copy.r as _record
     from (
-        select
-            mine_code, card_code, down_at, _file_id, _record,
-            row_number() over (
-                partition by mine_code, card_code, down_at order by _uploaded_at, _file_id, _record
-            ) as copy
+        select mine_code, card_code, down_at, min(struct_pack(u := _uploaded_at, f := _file_id, r := _record)) as first_copy
         from ryss
-    ) as numbered
-    where copy = 1
+        group by mine_code, card_code, down_at
+    ) as firsts
 ),
 exits as (
     select mine_code, card_code, down_at, up_at

@@ -26,6 +26,7 @@ from ingest_helpers import (
 
 from pipelines import ingest as ing
 from pipelines import warehouse as wh
+from pipelines.schema import TABLES
 
 ADAPTER_DATA = Path(__file__).parent / "adapters" / "data"
 
@@ -160,6 +161,27 @@ def test_bad_rows_of_each_kind_go_to_rejects_and_the_rest_loads(tmp_path):
     assert files["people.csv"][:5] == ("loaded", 12, 2, 9, 1)
     assert_reconciles(wh_path)
     assert "people.card_code: must be digits only" in ing.report(wh_path, run_id)
+
+
+def test_record_numbers_count_csv_records_not_lines_after_multi_line_quoted_fields(tmp_path):
+    data = tmp_path / "data"
+    write(data / "mines.csv", (
+        "mine_code,mine_name,approved_capacity_tpy,approved_headcount\n"
+        f'{MINE_A},"示范\n煤矿",1000000,100\n'               # record 1: two physical lines
+        f"{MINE_B},B,x,100\n"                                # 2 not a number
+        '140100000003,"C\nc\nc",1000000,100\n'             # 3: three physical lines
+        "140100000004,D,1000000,100,extra\n"                 # 4 malformed (5 fields)
+        "14010000000,E,1000000,100\n"                        # 5 mine_code too short
+        "140100000006,F,1000000,100\n"                       # 6
+    ))
+    wh_path = tmp_path / "w.duckdb"
+    run(data, wh_path)
+    assert query(wh_path, "select record, field from rejects order by record") == [
+        (2, "approved_capacity_tpy"), (4, None), (5, "mine_code")
+    ]
+    assert query(wh_path, "select _record, mine_name from mines order by _record") == [
+        (1, "示范\n煤矿"), (3, "C\nc\nc"), (6, "F")
+    ]
 
 
 def test_missing_required_column_rejects_the_file_and_the_run_goes_on(tmp_path):
@@ -405,6 +427,29 @@ def test_national42_files_ingest_through_the_real_profile(tmp_path):
     assert {k: v for k, v in after.items() if not k.startswith("ingest_")} == {
         k: v for k, v in before.items() if not k.startswith("ingest_")
     }
+
+
+@pytest.mark.skipif(not ADAPTER_DATA.is_dir(), reason="no hand-written national files")
+def test_parse_workers_and_small_batches_give_the_same_warehouse(tmp_path, monkeypatch, caplog):
+    # files are parsed in runs (small ones together), in worker processes on large inputs: same rows either way
+    national42 = pytest.importorskip("pipelines.adapters.national42")
+    data = tmp_path / "data"
+    write(data / "mines.csv", MINES_CSV)
+    shutil.copytree(ADAPTER_DATA, data / "national", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    tables = ["ingest_files", "rejects", "duplicates", *(t for t in TABLES), "raw_national42_ryss", "raw_national42_cdss"]
+    seen = []
+    for workers, batch_files in ((1, 10_000), (2, 3)):
+        monkeypatch.setattr(ing, "PARALLEL_PARSE_BYTES", 0)
+        monkeypatch.setattr(ing, "PARSE_BATCH_FILES", batch_files)
+        wh_path = tmp_path / f"w{workers}.duckdb"
+        ing.ingest(data, wh_path, ing.IngestParams(parse_workers=workers), [national42.National42()])
+        seen.append({t: sorted(query(wh_path, f"select * from {t}"), key=repr)
+                     for t in tables if t != "ingest_files"})
+        seen[-1]["ingest_files"] = query(wh_path, "select path, status, rows_read, rows_loaded, rows_rejected, "
+                                                  "rows_duplicate, mine_code, kind from ingest_files order by path")
+    assert "parse workers failed" not in caplog.text
+    assert seen[0] == seen[1]
+    assert seen[0]["raw_national42_ryss"]
 
 
 def test_registry_loads_the_profiles_that_import():

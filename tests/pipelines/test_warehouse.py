@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 from ingest_helpers import MINE_A
 
@@ -73,6 +74,46 @@ def test_raw_text_is_quoted_like_csv_and_cut_to_the_limit(con):
     assert con.execute("select raw from rejects").fetchall() == [('1234,"a,""b""'[:12],)]
 
 
+def test_a_rare_bad_value_among_many_clean_rows_is_still_found(con):
+    # checks no row can fail are left out of the row scan; each of these must still be caught
+    con.execute(
+        f"""
+        create temp table src as
+        select '{MINE_A}' as mine_code, 'M' || (range % 7) as meter_code, 'face' as circuit, null as face_code,
+               timestamp '2025-05-01' + to_minutes(15 * range::int) as interval_end, 1.5 as kwh,
+               1 as _file_id, range + 1 as _record
+        from range(3000)
+        union all select * from (values
+            ('{MINE_A}', ' M9 ', 'face', null, timestamp '2025-05-01', 1.0, 2, 1),
+            ('{MINE_A}', 'M9', 'face', null, timestamp '2025-05-02', 'inf'::double, 2, 2),
+            ('{MINE_A}', 'M9', 'boiler', null, timestamp '2025-05-03', 1.0, 2, 3),
+            ('{MINE_A}', '', 'face', null, timestamp '2025-05-04', 1.0, 2, 4),
+            ('{MINE_A}', 'M0', 'face', null, timestamp '2025-05-01', 1.5, 2, 5),
+            ('{MINE_A}', 'M0', 'face', null, timestamp '2025-05-01', 2.5, 2, 6)
+        )
+        """
+    )
+    wh.load_rows(con, TABLES["power"], "src", TABLES["power"].names, 3, "validate", 500, rows=3006)
+    assert con.execute("select count(*) from power").fetchone()[0] == 3001
+    assert con.execute("select meter_code from power where _file_id = 2").fetchall() == [("M9",)]  # trimmed
+    assert con.execute("select record, field, reason from rejects order by record").fetchall() == [
+        (2, "kwh", "not a finite number"),
+        (3, "circuit", "must be one of: " + ", ".join(TABLES["power"].column("circuit").values)),
+        (4, "meter_code", "required value missing"),
+        (6, "mine_code, meter_code, interval_end",
+         "conflicting duplicate: another row with the same (mine_code, meter_code, interval_end) differs"),
+    ]
+    assert con.execute("select file_id, record from duplicates").fetchall() == [(2, 5)]
+
+
+def test_repeated_hashes_are_found_with_or_without_a_row_count(con):
+    sql = "select hash(range % 1000) from range(5000) where range < 1000 or range % 1000 in (3, 999)"
+    expected = sorted(v for (v,) in con.execute("select distinct hash(r) from (values (3), (999)) t(r)").fetchall())
+    assert sorted(wh._repeated_hashes(con, sql, None).tolist()) == expected
+    assert sorted(wh._repeated_hashes(con, sql, 5000).tolist()) == expected
+    assert len(wh._repeated_hashes(con, "select hash(range) from range(0)", None)) == 0
+
+
 def test_the_lock_refuses_a_second_holder_and_frees_on_exit(tmp_path):
     warehouse = tmp_path / "w.duckdb"
     with wh.exclusive_lock(warehouse) as lock:
@@ -86,3 +127,16 @@ def test_the_lock_refuses_a_second_holder_and_frees_on_exit(tmp_path):
 def test_a_warehouse_path_that_is_a_folder_is_refused(tmp_path):
     with pytest.raises(wh.WarehouseError, match="is not a writable file"):
         wh.check_writable(tmp_path)
+
+
+def test_repeated_keys_found_the_same_in_duckdb_beyond_the_numpy_limit(monkeypatch):
+    con = duckdb.connect()
+    con.execute("create table t as select (range % 1000) as k from range(5000) union all select 10**9")
+    sql = "select hash(k) as h from t"
+    by_numpy = wh._repeated_hashes(con, sql, 5001)
+    monkeypatch.setattr(wh, "NUMPY_KEY_ROWS", 10)
+    by_duckdb = wh._repeated_hashes(con, sql, 5001)
+    unknown = wh._repeated_hashes(con, sql, None)
+    assert len(by_numpy) == 1000
+    np.testing.assert_array_equal(by_numpy, by_duckdb)
+    np.testing.assert_array_equal(by_numpy, unknown)

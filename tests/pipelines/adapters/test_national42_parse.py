@@ -223,3 +223,27 @@ def test_small_and_large_file_paths_agree_on_every_hand_written_file():
         large = parse_records(pa.array(records, pa.string()), list(RECORDS[kind]), FRAMING, "t")
         assert small.table.equals(large.table), path.name
         assert small.numbers.tolist() == large.numbers.tolist() and small.rejects == large.rejects, path.name
+
+
+def assert_same_result(one, many) -> None:
+    """Two results of the same file are equal in every part."""
+    assert (one.status, one.message, one.encoding, one.mine_code, one.kind, one.uploaded_at, one.records) == (
+        many.status, many.message, many.encoding, many.mine_code, many.kind, many.uploaded_at, many.records
+    )
+    assert one.rejects == many.rejects
+    assert one.raw.keys() == many.raw.keys()
+    for name, table in one.raw.items():
+        assert table.equals(many.raw[name]), name
+
+
+def test_parse_many_reads_each_file_as_parse_does():
+    # small files of one type are parsed together: numbers, rejects and lineage must still be each file's
+    files = [(path, path.read_bytes()) for path in sorted(DATA.glob("*.txt"))]
+    files += [
+        (Path(f"{MINE}_RYSS_20250501083000.txt"), f"{MINE};示范煤矿;2025-05-01 08:30:00~||".encode()),
+        (Path(f"{MINE}_CDSS_20250501100000.txt"), b"\x00\xff||"),
+        (Path(f"{MINE}_RYSS_20250501083500.txt"), f"{MINE};示范煤矿;2025-05-01 08:35:00~a;b".encode()),
+        files[-1],  # the same file twice in one batch
+    ]
+    for (path, data), many in zip(files, PROFILE.parse_many(files), strict=True):
+        assert_same_result(PROFILE.parse(path, data), many)

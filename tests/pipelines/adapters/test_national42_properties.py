@@ -7,6 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_national42_parse import assert_same_result
 
 from pipelines.adapters.national42 import FRAMING, RECORDS, National42
 from pipelines.adapters.text import decode, parse_records, split_records
@@ -118,6 +119,11 @@ def check(kind: str, encoding: str, ops: list[tuple]) -> None:
     bad = corrupt(data, ops)
     parsed = PROFILE.parse(Path(name), bad)  # must not raise
     assert_paths_agree(kind, bad)
+    # read in a batch between intact copies, the damaged file gives the same result as alone
+    clean = text.encode(encoding)
+    batch = PROFILE.parse_many([(Path(name), clean), (Path(name), bad), (Path(name), clean)])
+    assert_same_result(parsed, batch[1])
+    assert_same_result(PROFILE.parse(Path(name), clean), batch[2])
     assert parsed.status in ("ok", "incomplete", "error")
     if parsed.status == "ok":
         assert parsed.records == sum(t.num_rows for t in parsed.raw.values()) + len(parsed.rejects)
