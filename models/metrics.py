@@ -99,6 +99,27 @@ def evaluate_snapshots(
     table = pd.DataFrame(rows)
     out = {c: float(table[c].mean()) for c in table.columns if c not in ("n", "n_positive", "k")}
     out.update(n_snapshots=len(rows), n_positive=int(table["n_positive"].sum()), k=float(table["k"].mean()))
+    return with_lifts(out)
+
+
+LIFTS = {
+    "ap_lift_rule": ("ap", "ap_rule"),
+    "ap_lift_random": ("ap", "prevalence"),
+    "precision_at_k_lift_rule": ("precision_at_k", "precision_at_k_rule"),
+    "precision_at_k_lift_random": ("precision_at_k", "prevalence"),
+}
+
+
+def with_lifts(metrics: dict[str, float]) -> dict[str, float]:
+    """Lifts of averaged metrics as the ratio of the averages, never the average of per-snapshot ratios.
+
+    A snapshot where the rule's AP is tiny would otherwise inflate the mean ratio far beyond what the
+    averaged APs show.
+    """
+    out = dict(metrics)
+    for lift, (num, den) in LIFTS.items():
+        if num in out and den in out:
+            out[lift] = _ratio(out[num], out[den])
     return out
 
 

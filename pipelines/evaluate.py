@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from models.combine import unique_ranks
-from models.metrics import days_to_top_k, evaluate_snapshots, summarise_days
+from models.metrics import days_to_top_k, evaluate_snapshots, summarise_days, with_lifts
 from models.ranker import score_families
 from models.rules import rule_score
 from models.spec import FAMILIES
@@ -129,11 +129,11 @@ def seed_metrics(r: SeedResult, share: float) -> dict[str, dict[str, float]]:
 
 
 def summarise(per_seed: dict[int, dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
-    """Mean over seeds of every metric, per risk."""
+    """Mean over seeds of every metric, per risk; lifts are ratios of those means."""
     out: dict[str, dict[str, float]] = {}
     for risk in (*FAMILIES, "overall"):
         keys = sorted({k for s in per_seed.values() for k in s[risk]})
-        out[risk] = {k: float(np.nanmean([s[risk].get(k, np.nan) for s in per_seed.values()])) for k in keys}
+        out[risk] = with_lifts({k: float(np.nanmean([s[risk].get(k, np.nan) for s in per_seed.values()])) for k in keys})
     return out
 
 

@@ -85,6 +85,25 @@ def test_evaluate_snapshots_averages_over_dates_with_positives():
     assert out["n_snapshots"] == 2
     assert out["ap"] == pytest.approx((5 / 6 + 0.5) / 2)
     assert out["ap_rule"] == pytest.approx(0.5)
+    # the lift is the ratio of the averaged APs, not the average of the per-date ratios
+    assert out["ap_lift_rule"] == pytest.approx(((5 / 6 + 0.5) / 2) / 0.5)
+    assert out["ap_lift_random"] == pytest.approx(out["ap"] / 0.5)
+
+
+def test_lifts_are_ratios_of_averages_even_when_one_date_has_a_tiny_rule_ap():
+    frame = pd.DataFrame(
+        {
+            "as_of": ["d1"] * 10 + ["d2"] * 10,
+            "mine_code": list("abcdefghij") * 2,
+            "truth": [1] + [0] * 9 + [1, 1, 1, 1, 1] + [0] * 5,
+            "score": list(range(10, 0, -1)) * 2,
+            "rule": list(range(1, 11)) * 2,  # the rule ranks every positive last
+        }
+    )
+    out = evaluate_snapshots(frame, "truth", "score", "rule")
+    per_date = [1.0 / 0.1, 1.0 / average_precision([1] * 5 + [0] * 5, list(range(1, 11)))]
+    assert out["ap_lift_rule"] == pytest.approx(out["ap"] / out["ap_rule"])
+    assert out["ap_lift_rule"] < np.mean(per_date)
 
 
 def test_days_to_top_k_by_hand():
