@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import subprocess
@@ -450,6 +451,41 @@ def test_parse_workers_and_small_batches_give_the_same_warehouse(tmp_path, monke
     assert "parse workers failed" not in caplog.text
     assert seen[0] == seen[1]
     assert seen[0]["raw_national42_ryss"]
+
+
+@pytest.mark.skipif(not ADAPTER_DATA.is_dir(), reason="no hand-written national files")
+def test_source_files_hashed_by_parse_workers_skip_copies_and_loaded_contents(tmp_path, monkeypatch):
+    # the workers hash what they read: a copy within the run is skipped, its rows not loaded; a re-run skips all
+    national42 = pytest.importorskip("pipelines.adapters.national42")
+    data = tmp_path / "data"
+    write(data / "mines.csv", MINES_CSV)
+    shutil.copytree(ADAPTER_DATA, data / "national", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    original = sorted((data / "national").rglob("*_RYSS_*"))[0]
+    copy = data / "national" / "zz" / original.name  # read after the original: the copy
+    copy.parent.mkdir()
+    shutil.copyfile(original, copy)
+    monkeypatch.setattr(ing, "PARALLEL_PARSE_BYTES", 0)
+    monkeypatch.setattr(ing, "PARSE_BATCH_FILES", 2)
+    wh_path = tmp_path / "w.duckdb"
+    params = ing.IngestParams(parse_workers=2)
+    first = ing.ingest(data, wh_path, params, [national42.National42()])
+    files = {Path(p): rest for p, *rest in query(
+        wh_path, "select path, status, rows_read, rows_loaded, message from ingest_files where run_id = ?", [first])}
+    assert files[copy][:3] == ["skipped", 0, 0] and str(original) in files[copy][3]
+    assert files[original][0] == "loaded" and files[original][1] > 0
+    assert query(wh_path, "select count(*) from raw_national42_ryss r join ingest_files f on f.file_id = r._file_id "
+                          "where f.path = ?", [str(copy)]) == [(0,)]
+    sha = query(wh_path, "select path, sha256, bytes from ingest_files where path in (?, ?) order by path",
+                [str(original), str(copy)])
+    assert sha[0][1] == sha[1][1] == hashlib.sha256(original.read_bytes()).hexdigest()
+    assert sha[0][2] == sha[1][2] == original.stat().st_size
+    before = counts(wh_path)
+    second = ing.ingest(data, wh_path, params, [national42.National42()])
+    status = "select path, status from ingest_files where run_id = ? and status <> 'incomplete'"  # incomplete: read again
+    assert {p: "skipped" for p, _ in query(wh_path, status, [first])} == dict(query(wh_path, status, [second]))
+    assert {k: v for k, v in counts(wh_path).items() if not k.startswith("ingest_")} == {
+        k: v for k, v in before.items() if not k.startswith("ingest_")
+    }
 
 
 def test_registry_loads_the_profiles_that_import():
