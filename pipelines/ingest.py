@@ -39,6 +39,7 @@ PARALLEL_PARSE_BYTES = 32 << 20
 MAX_NOTES = 40
 PARSE_BATCH_BYTES = 4 << 20  # a parse task: consecutive files up to this size (small files are parsed together)
 PARSE_BATCH_FILES = 2000
+ROW_GROUP_ROWS = 122_880  # DuckDB's row group size
 
 
 @dataclass(frozen=True)
@@ -558,28 +559,44 @@ def _parse_sources(
 
 
 class _RawBuffer:
-    """Collects raw rows per table and appends them in large batches (one insert per file is slow)."""
+    """Collects raw rows per table and appends them in large batches (one insert per file is slow).
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, limit: int = 128 << 20):
-        self.con, self.limit = con, limit  # bytes of Arrow buffers held before appending
+    Until the last flush, a table gets whole row groups only (the rest waits for the next flush): a
+    parallel insert leaves a partly filled row group per thread, which the commit logs to the WAL and
+    the checkpoint rewrites and merges.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, limit: int = 1 << 30):
+        # bytes of Arrow buffers held before appending: the checkpoint's cost grows with the number of
+        # appends (12 mines x 30 days: 128 MB -> 10.8 s, 512 MB -> 3.1 s, 1 GB -> 1.1 s; peak RSS unchanged)
+        self.con, self.limit = con, limit
         self.parts: dict[str, list[tuple[pa.Table, np.ndarray]]] = {}
         self.size = 0
 
     def add(self, name: str, rows: pa.Table, file_ids: np.ndarray) -> None:
-        """Hold rows for raw table `name` (`file_ids`: each row's file); append everything once the buffer is full."""
+        """Hold rows for raw table `name` (`file_ids`: each row's file); append once the buffer is full."""
         if rows.num_rows:
             self.parts.setdefault(name, []).append((rows, file_ids))
             self.size += rows.nbytes
             if self.size >= self.limit:
-                self.flush()
+                self.flush(last=False)
 
-    def flush(self) -> None:
-        """Append what is held, one insert per raw table, each row tagged with its file's id."""
+    def flush(self, last: bool = True) -> None:
+        """Append what is held (before the `last` flush, whole row groups), one insert per raw table."""
+        held: dict[str, list[tuple[pa.Table, np.ndarray]]] = {}
+        size = 0
         for name, parts in self.parts.items():
             rows = pa.concat_tables([t for t, _ in parts], promote_options="default")
             ids = np.concatenate([f for _, f in parts])
-            wh.append_arrow(self.con, name, rows.append_column("_file_id", pa.array(ids)))
-        self.parts, self.size = {}, 0
+            n = rows.num_rows
+            cut = n if last else n - n % ROW_GROUP_ROWS
+            if cut:
+                wh.append_arrow(self.con, name, rows.slice(0, cut).append_column("_file_id", pa.array(ids[:cut])))
+            if cut < n:
+                rest = rows.slice(cut).combine_chunks()  # a copy: the appended rows' buffers can go
+                held[name] = [(rest, ids[cut:])]
+                size += rest.nbytes
+        self.parts, self.size = held, size
 
 
 @dataclass

@@ -496,3 +496,23 @@ def test_registry_loads_the_profiles_that_import():
     for module, name in (("pipelines.adapters.national42", "national42"),):
         if os.path.exists(Path(__file__).resolve().parents[2] / (module.replace(".", "/") + ".py")):
             assert name in names
+
+
+def test_raw_buffer_appends_whole_row_groups_until_the_last_flush(tmp_path, monkeypatch):
+    # before the last flush a table gets whole row groups only; the rest is held, and every row arrives once
+    import duckdb
+    import numpy as np
+    import pyarrow as pa
+
+    monkeypatch.setattr(ing, "ROW_GROUP_ROWS", 4)
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("create table raw_t (v bigint, _file_id bigint)")
+    buffer = ing._RawBuffer(con, limit=1)  # every add flushes
+    appended = []
+    for start, n in ((0, 3), (3, 6), (9, 2)):
+        buffer.add("raw_t", pa.table({"v": pa.array(range(start, start + n), pa.int64())}), np.full(n, start, np.int64))
+        appended.append(con.execute("select count(*) from raw_t").fetchone()[0])
+    assert appended == [0, 8, 8]  # 3 held; 9 -> 8 appended, 1 held; 3 held
+    buffer.flush()
+    rows = con.execute("select v, _file_id from raw_t order by v").fetchall()
+    assert rows == [(v, 0 if v < 3 else 3 if v < 9 else 9) for v in range(11)]
