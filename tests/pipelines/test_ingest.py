@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import subprocess
@@ -452,6 +453,41 @@ def test_parse_workers_and_small_batches_give_the_same_warehouse(tmp_path, monke
     assert seen[0]["raw_national42_ryss"]
 
 
+@pytest.mark.skipif(not ADAPTER_DATA.is_dir(), reason="no hand-written national files")
+def test_source_files_hashed_by_parse_workers_skip_copies_and_loaded_contents(tmp_path, monkeypatch):
+    # the workers hash what they read: a copy within the run is skipped, its rows not loaded; a re-run skips all
+    national42 = pytest.importorskip("pipelines.adapters.national42")
+    data = tmp_path / "data"
+    write(data / "mines.csv", MINES_CSV)
+    shutil.copytree(ADAPTER_DATA, data / "national", ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    original = sorted((data / "national").rglob("*_RYSS_*"))[0]
+    copy = data / "national" / "zz" / original.name  # read after the original: the copy
+    copy.parent.mkdir()
+    shutil.copyfile(original, copy)
+    monkeypatch.setattr(ing, "PARALLEL_PARSE_BYTES", 0)
+    monkeypatch.setattr(ing, "PARSE_BATCH_FILES", 2)
+    wh_path = tmp_path / "w.duckdb"
+    params = ing.IngestParams(parse_workers=2)
+    first = ing.ingest(data, wh_path, params, [national42.National42()])
+    files = {Path(p): rest for p, *rest in query(
+        wh_path, "select path, status, rows_read, rows_loaded, message from ingest_files where run_id = ?", [first])}
+    assert files[copy][:3] == ["skipped", 0, 0] and str(original) in files[copy][3]
+    assert files[original][0] == "loaded" and files[original][1] > 0
+    assert query(wh_path, "select count(*) from raw_national42_ryss r join ingest_files f on f.file_id = r._file_id "
+                          "where f.path = ?", [str(copy)]) == [(0,)]
+    sha = query(wh_path, "select path, sha256, bytes from ingest_files where path in (?, ?) order by path",
+                [str(original), str(copy)])
+    assert sha[0][1] == sha[1][1] == hashlib.sha256(original.read_bytes()).hexdigest()
+    assert sha[0][2] == sha[1][2] == original.stat().st_size
+    before = counts(wh_path)
+    second = ing.ingest(data, wh_path, params, [national42.National42()])
+    status = "select path, status from ingest_files where run_id = ? and status <> 'incomplete'"  # incomplete: read again
+    assert {p: "skipped" for p, _ in query(wh_path, status, [first])} == dict(query(wh_path, status, [second]))
+    assert {k: v for k, v in counts(wh_path).items() if not k.startswith("ingest_")} == {
+        k: v for k, v in before.items() if not k.startswith("ingest_")
+    }
+
+
 def test_registry_loads_the_profiles_that_import():
     from pipelines.adapters import load_profiles
 
@@ -460,3 +496,23 @@ def test_registry_loads_the_profiles_that_import():
     for module, name in (("pipelines.adapters.national42", "national42"),):
         if os.path.exists(Path(__file__).resolve().parents[2] / (module.replace(".", "/") + ".py")):
             assert name in names
+
+
+def test_raw_buffer_appends_whole_row_groups_until_the_last_flush(tmp_path, monkeypatch):
+    # before the last flush a table gets whole row groups only; the rest is held, and every row arrives once
+    import duckdb
+    import numpy as np
+    import pyarrow as pa
+
+    monkeypatch.setattr(ing, "ROW_GROUP_ROWS", 4)
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("create table raw_t (v bigint, _file_id bigint)")
+    buffer = ing._RawBuffer(con, limit=1)  # every add flushes
+    appended = []
+    for start, n in ((0, 3), (3, 6), (9, 2)):
+        buffer.add("raw_t", pa.table({"v": pa.array(range(start, start + n), pa.int64())}), np.full(n, start, np.int64))
+        appended.append(con.execute("select count(*) from raw_t").fetchone()[0])
+    assert appended == [0, 8, 8]  # 3 held; 9 -> 8 appended, 1 held; 3 held
+    buffer.flush()
+    rows = con.execute("select v, _file_id from raw_t order by v").fetchall()
+    assert rows == [(v, 0 if v < 3 else 3 if v < 9 else 9) for v in range(11)]
