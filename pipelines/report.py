@@ -1373,7 +1373,7 @@ def render_report(data: ReportData, code: str, params: ReportParams, generated: 
     capacity = pd.to_numeric(mine.get("approved_capacity_tpy"), errors="coerce")
     cap_text = f"{capacity / 1e4:,.0f} 万吨/年" if lang == "zh" else f"{capacity / 1e6:.2f} Mt/a"
     facts = [
-        (t["code"], e(code)), (t["region"], e(region)), (t["group"], e(mine.get("group_name", ""))),
+        (t["code"], e(code)), (t["region"], e(region)), (t["group"], e("" if _missing(mine.get("group_name")) else mine.get("group_name"))),
         (t["gas_class"], fmt(mine.get("gas_class"), "gas_class", lang)),
         (t["capacity"], e(cap_text if np.isfinite(capacity) else "")),
         (t["headcount"], fmt(mine.get("approved_headcount"))), (t["as_of"], e(data.as_of.isoformat())),
@@ -1425,7 +1425,7 @@ def render_index(data: ReportData, codes: list[str], pdfs: set[str], generated: 
         fam = "".join(f"<td class='num'>{fmt(ranks.at[code, f]) if code in ranks.index else ''}</td>" for f in FAMILIES)
         rows.append(
             f"<tr><td class='num'>{i}</td><td class='num'>{int(r.rank)}</td><td class='code'>{e(code)}</td>"
-            f'<td><a href="{e(code)}.html">{e(r.mine_name)}</a></td><td>{e(region)}</td><td>{e(r.group_name)}</td>'
+            f'<td><a href="{e(code)}.html">{e(r.mine_name)}</a></td><td>{e(region)}</td><td>{e("" if _missing(r.group_name) else r.group_name)}</td>'
             f"<td class='num'>{fmt(float(r.score))}</td>{fam}<td>{e(r.reason_1)}</td><td>{links}</td></tr>"
         )
     n = int(overall["n_ranked"].iloc[0]) if len(overall) else 0

@@ -302,3 +302,14 @@ def test_report_cli_options() -> None:
     assert args.mine == ["012345000001", "140121000002"] and args.pdf is False and args.lang == "zh"
     with pytest.raises(SystemExit):
         parser.parse_args(["--mine", "012345000001", "--top", "3"])
+
+
+def test_a_mine_without_a_group_shows_no_nan(tmp_path: Path) -> None:
+    mines = MINES.assign(group_name=MINES["group_name"].where(MINES.index != 3, None))
+    warehouse, features = make_scored_db(tmp_path, mines)
+    _add_evidence(features, mines)
+    _, result = _render((warehouse, features), tmp_path / "out", codes=["610221000004"], top=None)
+    page = (tmp_path / "out" / "610221000004.html").read_text(encoding="utf-8")
+    index = result["index"].read_text(encoding="utf-8")
+    assert ">nan<" not in page and ">nan<" not in index
+    assert ">None<" not in page and ">None<" not in index
