@@ -4,10 +4,9 @@ Usage:
     python benchmarks/compare_models.py                         # dev seeds 8001 8002 8003 under data/dev
     python benchmarks/compare_models.py --seeds 8004 8005       # other dev seeds (never the evaluate seeds)
 
-Each seed is simulated and ingested as `minewatch evaluate` does (60 mines x 150 days, cached under --work),
-trained on findings before day 100 and scored weekly after it; the frames are cached as Parquet so the
-configurations compare in seconds. This is where model choices are made: the seeds of `params.yaml:
-evaluate` are kept for the final table only.
+Each seed is simulated and ingested as `minewatch evaluate` does (60 mines x 150 days, cached under --work
+with their feature snapshots), trained on findings before day 100 and scored weekly after it. This is
+where model choices are made: the seeds of `params.yaml: evaluate` are kept for the final table only.
 """
 
 from __future__ import annotations
@@ -18,18 +17,23 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from models.metrics import average_precision  # noqa: E402
+from models.metrics import evaluate_snapshots  # noqa: E402
 from models.ranker import ModelParams, score_families  # noqa: E402
 from models.rules import rule_score  # noqa: E402
 from models.spec import FAMILIES  # noqa: E402
 from pipelines.build_features import BuildFeaturesParams, connect  # noqa: E402
-from pipelines.evaluate import EvaluateParams, active_truth, prepare_seed  # noqa: E402
+from pipelines.evaluate import (  # noqa: E402
+    EvaluateParams,
+    prepare_seed,
+    read_anomalies,
+    scoring_snapshots,
+    with_truth,
+)
 from pipelines.modelling import (  # noqa: E402
     TrainParams,
     as_of_grid,
@@ -38,7 +42,6 @@ from pipelines.modelling import (  # noqa: E402
     feature_spec,
     fit_rankers,
     labelled_frame,
-    missing_dates,
 )
 from pipelines.params import load_section  # noqa: E402
 
@@ -46,37 +49,25 @@ RESERVED = {9101, 9102, 9103, 9201, 9202, 9203}  # evaluation seeds: never tune 
 
 
 def frames(seed: int, work: Path, ep: EvaluateParams, tp: TrainParams) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(labelled training snapshots before the cutoff, scored snapshots after it with truth columns), cached."""
+    """(labelled training snapshots before the cutoff, scored snapshots after it with truth columns)."""
     folder = prepare_seed(seed, ep, work)
-    train_path, eval_path = folder / "compare-train.parquet", folder / "compare-eval.parquet"
     con = connect(folder / "warehouse.duckdb", folder / "features.duckdb", BuildFeaturesParams(tp.window_days, tp.history_days))
     try:
         first, last = data_span(con)
         cutoff = first + timedelta(days=ep.cutoff_day)
         grid = [d for d in as_of_grid(first, min(last, cutoff - timedelta(days=1)), tp) if d < cutoff]
-        dates = [cutoff + timedelta(days=i) for i in range(0, (last - cutoff).days + 1, ep.score_every_days)]
-        stale = bool(missing_dates(con, grid + dates, tp))
-        ensure_feature_history(con, grid + dates, tp)
-        if stale or not (train_path.exists() and eval_path.exists()):
-            train = labelled_frame(con, grid, cutoff, tp.step_days)
-            scored = con.execute(
-                "select * from mine_features where as_of in (select unnest(?::date[])) order by as_of, mine_code", [dates]
-            ).df()
-            anomalies = pd.read_csv(folder / "raw" / "_truth" / "anomalies.csv", dtype={"mine_code": str})
-            parts = [snap.merge(active_truth(anomalies, snap["mine_code"].tolist(), pd.Timestamp(d).date(), tp.window_days),
-                                on="mine_code") for d, snap in scored.groupby("as_of", sort=True)]
-            train.to_parquet(train_path)
-            pd.concat(parts, ignore_index=True).to_parquet(eval_path)
+        ensure_feature_history(con, grid, tp)  # cached in features.duckdb after the first run
+        train = labelled_frame(con, grid, cutoff, tp.step_days)
+        scored = scoring_snapshots(con, cutoff, last, ep, tp)
     finally:
         con.close()
-    return pd.read_parquet(train_path), pd.read_parquet(eval_path)
+    return train, with_truth(scored, read_anomalies(folder), tp.window_days)
 
 
-def snapshot_ap(frame: pd.DataFrame, family: str, score: np.ndarray) -> float:
-    """Mean over scoring dates of the AP of `score` against the family's truth (dates without a positive skipped)."""
-    aps = [average_precision(g[f"truth_{family}"].to_numpy(), score[g.index.to_numpy()])
-           for _, g in frame.groupby("as_of") if g[f"truth_{family}"].sum() > 0]
-    return float(np.mean(aps)) if aps else float("nan")
+def average_ap(frame: pd.DataFrame, family: str, score: pd.Series) -> float:
+    """AP against the family's truth, averaged over the scoring dates with a positive (as `evaluate` does)."""
+    snaps = frame[["mine_code", "as_of", f"truth_{family}"]].assign(score=score.to_numpy(), rule=0.0)
+    return evaluate_snapshots(snaps, f"truth_{family}", "score", "rule").get("ap", float("nan"))
 
 
 def configurations(current: ModelParams) -> dict[str, ModelParams]:
@@ -111,9 +102,9 @@ def main() -> int:
         for name, model in configurations(tp.model).items():
             scores = score_families(fit_rankers(train, spec, model), scored)
             rows.append({"seed": seed, "config": name,
-                         **{f: snapshot_ap(scored, f, scores[f].to_numpy()) for f in FAMILIES}})
+                         **{f: average_ap(scored, f, scores[f]) for f in FAMILIES}})
         rows.append({"seed": seed, "config": "rule baseline",
-                     **{f: snapshot_ap(scored, f, rule_score(scored, f).to_numpy()) for f in FAMILIES}})
+                     **{f: average_ap(scored, f, rule_score(scored, f)) for f in FAMILIES}})
     table = pd.DataFrame(rows)
     table["mean"] = table[list(FAMILIES)].mean(axis=1)
     pd.set_option("display.width", 200)

@@ -76,6 +76,35 @@ def prepare_seed(seed: int, params: EvaluateParams, work: Path) -> Path:
     return work / f"seed-{seed}"
 
 
+def scoring_snapshots(
+    con, cutoff: date, last: date, params: EvaluateParams, train_params: TrainParams
+) -> pd.DataFrame:
+    """mine_features every `score_every_days` from the cutoff to the last day (built where missing)."""
+    dates = [cutoff + timedelta(days=i) for i in range(0, (last - cutoff).days + 1, params.score_every_days)]
+    ensure_feature_history(con, dates, train_params)
+    return con.execute(
+        "select * from mine_features where as_of in (select unnest(?::date[])) order by as_of, mine_code",
+        [dates],
+    ).df()
+
+
+def with_truth(frame: pd.DataFrame, anomalies: pd.DataFrame, window_days: int) -> pd.DataFrame:
+    """The snapshots with each family's ground truth (truth_<family>, truth_overall) joined per as-of date."""
+    parts = [
+        snap.reset_index(drop=True).merge(
+            active_truth(anomalies, snap["mine_code"].tolist(), pd.Timestamp(as_of).date(), window_days),
+            on="mine_code",
+        )
+        for as_of, snap in frame.groupby("as_of", sort=True)
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def read_anomalies(folder: Path) -> pd.DataFrame:
+    """A simulated seed's planted mechanisms (`_truth/anomalies.csv`)."""
+    return pd.read_csv(folder / "raw" / "_truth" / "anomalies.csv", dtype={"mine_code": str})
+
+
 def evaluate_seed(seed: int, params: EvaluateParams, train_params: TrainParams, work: Path) -> SeedResult:
     """Train on findings before the cutoff day and score each week after it; join the ground truth."""
     folder = prepare_seed(seed, params, work)
@@ -85,30 +114,21 @@ def evaluate_seed(seed: int, params: EvaluateParams, train_params: TrainParams, 
         first, last = data_span(con)
         cutoff = first + timedelta(days=params.cutoff_day)
         result = train(con, train_params, cutoff)
-        dates = [cutoff + timedelta(days=i) for i in range(0, (last - cutoff).days + 1, params.score_every_days)]
-        ensure_feature_history(con, dates, train_params)
-        frame = con.execute(
-            "select * from mine_features where as_of in (select unnest(?::date[])) order by as_of, mine_code",
-            [dates],
-        ).df()
+        frame = scoring_snapshots(con, cutoff, last, params, train_params)
     finally:
         con.close()
+    frame = with_truth(frame, read_anomalies(folder), train_params.window_days)
     scores = score_families(result.rankers, frame)
-    anomalies = pd.read_csv(folder / "raw" / "_truth" / "anomalies.csv", dtype={"mine_code": str})
-    parts = []
-    for as_of, snap in frame.groupby("as_of", sort=True):
-        truth = active_truth(anomalies, snap["mine_code"].tolist(), pd.Timestamp(as_of).date(),
-                             train_params.window_days)
-        part = snap[["mine_code", "as_of"]].reset_index(drop=True).merge(truth, on="mine_code")
-        for risk in (*FAMILIES, "overall"):
-            part[f"score_{risk}"] = scores.loc[snap.index, risk].to_numpy()
-        for family in FAMILIES:
-            part[f"rule_{family}"] = rule_score(snap, family).to_numpy()
-        part["rule_overall"] = part[[f"rule_{f}" for f in FAMILIES]].max(axis=1)
-        part["rank_concealed_accident"] = unique_ranks(part["score_concealed_accident"], part["mine_code"])
-        part["rankrule_concealed_accident"] = unique_ranks(part["rule_concealed_accident"], part["mine_code"])
-        parts.append(part)
-    snapshots = pd.concat(parts, ignore_index=True)
+    snapshots = frame[["mine_code", "as_of", *[f"truth_{r}" for r in (*FAMILIES, "overall")]]].copy()
+    for risk in (*FAMILIES, "overall"):
+        snapshots[f"score_{risk}"] = scores[risk].to_numpy()
+    for family in FAMILIES:
+        snapshots[f"rule_{family}"] = rule_score(frame, family).to_numpy()
+    snapshots["rule_overall"] = snapshots[[f"rule_{f}" for f in FAMILIES]].max(axis=1)
+    for name, column in (("rank", "score"), ("rankrule", "rule")):
+        snapshots[f"{name}_concealed_accident"] = unique_ranks(
+            snapshots[f"{column}_concealed_accident"], snapshots["mine_code"], snapshots["as_of"]
+        )
     accidents = pd.read_csv(folder / "raw" / "_truth" / "accidents.csv", dtype={"mine_code": str})
     accidents = accidents[(accidents["reported"] == 0)
                           & (pd.to_datetime(accidents["occurred_at"]) >= pd.Timestamp(cutoff))]
