@@ -7,15 +7,12 @@ Usage: .venv/bin/python benchmarks/bench_alarm_features.py [--mines 60] [--days 
 
 from __future__ import annotations
 
-import argparse
-import resource
 import time
-from datetime import date, timedelta
-from pathlib import Path
+from datetime import date
 
 import duckdb
+from feature_bench import build_timed, open_warehouse, parse_args, peak_rss_mb
 
-from features.runner import Window, build_features, load_models, render
 from pipelines.schema import DUCKDB_TYPES, TABLES
 
 START = date(2024, 1, 1)
@@ -130,66 +127,11 @@ def create_synthetic(con: duckdb.DuckDBPyConnection, mines: int, days: int) -> N
         con.execute(statement)
 
 
-def load_folder(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
-    """Load a simulator output folder (one parquet file or folder per table) with lineage columns."""
-    for table in TABLES.values():
-        single, many = folder / f"{table.name}.parquet", folder / table.name
-        if single.exists():
-            source = f"read_parquet('{single}')"
-        elif many.is_dir():
-            source = f"read_parquet('{many}/**/*.parquet')"
-        else:
-            cols = ", ".join(f"{c.name} {DUCKDB_TYPES[c.kind]}" for c in table.columns)
-            con.execute(f"create table {table.name} ({cols}, _file_id bigint, _record bigint)")
-            continue
-        con.execute(
-            f"create table {table.name} as select *, 0::bigint as _file_id, row_number() over () as _record "
-            f"from {source}"
-        )
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mines", type=int, default=60)
-    parser.add_argument("--days", type=int, default=150)
-    parser.add_argument("--data", type=Path, help="simulator output folder instead of synthetic rows")
-    parser.add_argument("--db", type=Path, help="DuckDB file to keep the generated warehouse in (reused)")
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
-
-    con = duckdb.connect(str(args.db) if args.db else ":memory:")
-    con.execute(f"set threads = {args.threads}")
-    t0 = time.perf_counter()
-    has_data = con.execute("select count(*) from information_schema.tables where table_name = 'sensor_stats'").fetchone()[0]
-    if not has_data:
-        if args.data:
-            load_folder(con, args.data)
-        else:
-            create_synthetic(con, args.mines, args.days)
-    load_s = time.perf_counter() - t0
-    last = con.execute("select max(period_end) from sensor_stats").fetchone()[0]
-    as_of = (last - timedelta(seconds=1)).date() if last else START + timedelta(days=args.days - 1)
-    window = Window(as_of)
-    rows = {t: con.execute(f"select count(*) from {t}").fetchone()[0]
-            for t in ("sensor_stats", "presence", "alarms", "switch_events", "power")}
-    print(f"load/generate: {load_s:.1f} s; as_of {as_of}; input rows: {rows}")
-
-    inputs = {m.name for m in load_models(TARGETS)} - TARGETS
-    t0 = time.perf_counter()
-    build_features(con, window, inputs)
-    print(f"staging inputs {sorted(inputs)}: {time.perf_counter() - t0:.1f} s")
-    for model in load_models(TARGETS):
-        if model.name not in TARGETS:
-            continue
-        t0 = time.perf_counter()
-        con.execute(f"create or replace table {model.name} as {render(model.sql, window)}")
-        elapsed = time.perf_counter() - t0
-        n = con.execute(f"select count(*) from {model.name}").fetchone()[0]
-        print(f"{model.name}: {elapsed:.1f} s, {n} rows, peak memory so far {peak_rss_mb():.0f} MB")
+    args = parse_args(__doc__.splitlines()[0])
+    con, window = open_warehouse(args, "sensor_stats", "select max(period_end) from sensor_stats", START,
+                                 create_synthetic, ("sensor_stats", "presence", "alarms", "switch_events", "power"))
+    build_timed(con, window, TARGETS, args.threads)
     # the floor: one bare pass over the same sensor_stats rows
     t0 = time.perf_counter()
     con.execute(

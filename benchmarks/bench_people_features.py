@@ -8,15 +8,12 @@ Usage: .venv/bin/python benchmarks/bench_people_features.py [--mines 60] [--days
 
 from __future__ import annotations
 
-import argparse
-import resource
 import time
-from datetime import date, timedelta
-from pathlib import Path
+from datetime import date
 
 import duckdb
+from feature_bench import build_timed, cpu_seconds, open_warehouse, parse_args, peak_rss_mb
 
-from features.runner import Window, build_features, load_models, render
 from pipelines.schema import DUCKDB_TYPES, TABLES
 
 START = date(2024, 1, 1)
@@ -154,73 +151,11 @@ def create_synthetic(con: duckdb.DuckDBPyConnection, mines: int, days: int) -> N
         con.execute(f"update {table} set _record = rowid")
 
 
-def load_folder(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
-    """Load a simulator output folder (one parquet file or folder per table) with lineage columns."""
-    for table in TABLES.values():
-        single, many = folder / f"{table.name}.parquet", folder / table.name
-        if single.exists():
-            source = f"read_parquet('{single}')"
-        elif many.is_dir():
-            source = f"read_parquet('{many}/**/*.parquet')"
-        else:
-            cols = ", ".join(f"{c.name} {DUCKDB_TYPES[c.kind]}" for c in table.columns)
-            con.execute(f"create table {table.name} ({cols}, _file_id bigint, _record bigint)")
-            continue
-        con.execute(
-            f"create table {table.name} as select *, 0::bigint as _file_id, row_number() over () as _record "
-            f"from {source}"
-        )
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def cpu_seconds() -> float:
-    """User + system CPU of this process: a fair figure when other jobs share the machine."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mines", type=int, default=60)
-    parser.add_argument("--days", type=int, default=150)
-    parser.add_argument("--data", type=Path, help="simulator output folder instead of synthetic rows")
-    parser.add_argument("--db", type=Path, help="DuckDB file to keep the generated warehouse in (reused)")
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
-
-    con = duckdb.connect(str(args.db) if args.db else ":memory:")
-    con.execute(f"set threads = {args.threads}")
-    t0 = time.perf_counter()
-    exists = con.execute("select count(*) from information_schema.tables where table_name = 'presence'").fetchone()[0]
-    if not exists:
-        if args.data:
-            load_folder(con, args.data)
-        else:
-            create_synthetic(con, args.mines, args.days)
-    load_s = time.perf_counter() - t0
-    last = con.execute("select max(interval_end) from power").fetchone()[0]
-    as_of = (last - timedelta(seconds=1)).date() if last else START + timedelta(days=args.days - 1)
-    window = Window(as_of)
-    rows = {t: con.execute(f"select count(*) from {t}").fetchone()[0]
-            for t in ("shaft_trips", "presence", "sensor_stats", "power", "production")}
-    print(f"load/generate: {load_s:.1f} s; as_of {as_of}; input rows: {rows}")
-
-    inputs = {m.name for m in load_models(TARGETS)} - TARGETS
-    t0, c0 = time.perf_counter(), cpu_seconds()
-    build_features(con, window, inputs)
-    print(f"staging inputs {sorted(inputs)}: {time.perf_counter() - t0:.1f} s, cpu {cpu_seconds() - c0:.1f} s")
-    for model in load_models(TARGETS):
-        if model.name not in TARGETS:
-            continue
-        t0, c0 = time.perf_counter(), cpu_seconds()
-        con.execute(f"create or replace table {model.name} as {render(model.sql, window)}")
-        elapsed, cpu = time.perf_counter() - t0, cpu_seconds() - c0
-        n = con.execute(f"select count(*) from {model.name}").fetchone()[0]
-        print(f"{model.name}: {elapsed:.1f} s wall, {cpu:.1f} s cpu (user+sys, {args.threads} threads), {n} rows, "
-              f"peak memory so far {peak_rss_mb():.0f} MB")
+    args = parse_args(__doc__.splitlines()[0])
+    con, window = open_warehouse(args, "presence", "select max(interval_end) from power", START, create_synthetic,
+                                 ("shaft_trips", "presence", "sensor_stats", "power", "production"))
+    build_timed(con, window, TARGETS, args.threads)
 
     t0, c0 = time.perf_counter(), cpu_seconds()
     con.execute("select mine_code, count(*), max(left_at), sum(epoch(left_at - entered_at)) from presence "
