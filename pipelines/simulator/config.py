@@ -57,6 +57,10 @@ class OutputParams:
     report_missing_prob: float = 0.03
     breakdowns_per_face_month: float = 0.8
     breakdown_hours: tuple[float, float] = (1.0, 30.0)
+    # a long breakdown often sends the face crew up mid-shift: the innocent look-alike of a crew that
+    # comes up after an accident (DOMAIN: "equipment breakdowns with nobody missing")
+    breakdown_crew_out_prob: float = 0.4
+    breakdown_crew_out_min_hours: float = 3.0
     maintenance_per_mine: tuple[int, int] = (0, 2)
     maintenance_days: tuple[int, int] = (1, 4)
     holiday_stop_prob: float = 0.35  # chance a mine declares a holiday stop for a public holiday

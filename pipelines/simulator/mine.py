@@ -73,6 +73,7 @@ class MineSim:
         self.declarations: list[dict] = []
         self.events: list[Event] = []
         self.accidents: list[Accident] = []
+        self.breakdowns: list[tuple[int, int, int]] = []  # (face, first minute, minutes), set by output
         self.truth_anomalies: list[dict] = []
         self.truth_decoys: list[dict] = []
 

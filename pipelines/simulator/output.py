@@ -65,7 +65,8 @@ def plan_stops(s: MineSim) -> None:
         q = lo + int(cand[int(rng.integers(len(cand)))])
         return q * 15 + int(rng.integers(0, 15))
 
-    # breakdowns: a face stops for hours, nobody missing
+    # breakdowns: a face stops for hours, nobody missing; (face, first minute, minutes) kept for the crews
+    s.breakdowns = []
     for fi, f in enumerate(L.faces):
         if f.type == "hidden":
             continue
@@ -75,6 +76,7 @@ def plan_stops(s: MineSim) -> None:
                 continue
             dur = int(np.clip(rng.exponential(5.0), p.output.breakdown_hours[0], p.output.breakdown_hours[1]) * 60)
             s.stop_min[fi, t:t + dur] = True
+            s.breakdowns.append((fi, t, dur))
     bd = s.spec.active("breakdown")
     longwalls = s.face_idx("longwall")
     if bd:
@@ -82,6 +84,7 @@ def plan_stops(s: MineSim) -> None:
         t = production_minute(fi, bd.start_day, min(s.D, bd.start_day + 2)) or int(bd.start_day * 1440)
         dur = int(rng.uniform(1.0, 3.0) * 1440)
         s.stop_min[fi, t:t + dur] = True
+        s.breakdowns.append((fi, t, dur))
         bd.start_day, bd.end_day = t / 1440, min(s.D, (t + dur) / 1440)
         filed = ""
         if rng.random() < 0.5:

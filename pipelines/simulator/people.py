@@ -227,6 +227,21 @@ def build_people(s: MineSim) -> None:
                 items.append((fa, ret))
             insert(i, j, items)
 
+    # long breakdowns: the crew is often sent up mid-shift and comes back on a later shift. The draws use
+    # their own stream so that adding this look-alike left every other part of a seed's data unchanged.
+    side = np.random.default_rng(np.random.SeedSequence(s.spec.seed.entropy, spawn_key=(*s.spec.seed.spawn_key, 101)))
+    op = s.p.output
+    for face, t_min, dur in s.breakdowns:
+        if dur < op.breakdown_crew_out_min_hours * 60 or side.random() >= op.breakdown_crew_out_prob:
+            continue
+        sent = t_min * 60 + int(side.uniform(20, 90) * 60)
+        for i, j in at(L.faces[face].area, sent):
+            if trip_role[i] not in ("longwall", "heading", "electro", "outsourced", "extra"):
+                continue
+            out = [(int(roads[side.integers(len(roads))]), int(L.travel_min * side.uniform(0.8, 1.2) * 60)),
+                   (shaft, int(side.uniform(*pp.shaft_stay_min) * 60))]
+            cut_after(i, j, sent + int(side.uniform(0, 15) * 60), out)
+
     # accidents: victims vanish, come up a day later, or come up hurt mid-shift; the rest leave
     victims_all: list[int] = []
     for acc in s.accidents:

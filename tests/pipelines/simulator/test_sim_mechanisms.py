@@ -432,6 +432,34 @@ def test_breakdown_nobody_missing(mech) -> None:
     assert any(_switched_off(res, p, int(pl.start_day * DAY) - 900, int(pl.start_day * DAY) + 900) for p in onoff)
 
 
+def test_long_breakdowns_send_crews_up_who_come_back(db) -> None:
+    """Crews sent up mid-shift by a breakdown look like a crew leaving after an accident, but all come back."""
+    rows = db.execute("""
+        with t as (
+            select mine_code, card_code, down_at, up_at, date_diff('second', down_at, up_at) / 3600.0 as h,
+                   lead(down_at) over (partition by mine_code, card_code order by down_at) as next_down
+            from shaft_trips
+        ),
+        med as (select mine_code, median(h) as mh from t where h > 2 group by mine_code),
+        early as (
+            select t.*, time_bucket(interval 1 hour, up_at) as hour
+            from t join med using (mine_code) where h >= 1 and h < 0.75 * mh
+        ),
+        acc as (select mine_code, cast(occurred_at as timestamp) as at from truth_accidents)
+        select e.mine_code, e.hour, count(*) as n,
+               count(*) filter (where next_down is not null and next_down < up_at + interval 3 day) as back
+        from early as e
+        where not exists (select 1 from acc as a where a.mine_code = e.mine_code
+                          and e.up_at between a.at and a.at + interval 4 hour)
+        group by all having count(*) >= 3
+    """).fetchall()
+    assert rows, "no crew was sent up early by a breakdown"
+    end = db.execute("select max(down_at) - interval 3 day from shaft_trips").fetchone()[0]
+    for _, hour, n, back in rows:
+        if hour < end:
+            assert back == n  # nobody hurt: everyone goes down again within days
+
+
 def test_double_shift_within_approved(mech) -> None:
     res, spec, pl = plan_of(mech, "double_shift")
     tr = frame(res, "shaft_trips")
