@@ -37,6 +37,9 @@ class PeopleParams:
     crew_share_of_approved: tuple[float, float] = (0.36, 0.44)  # people per shift / approved headcount
     roster_spare: float = 1.25  # roster members per shift slot (rest days, leave)
     work_prob: float = 0.86  # chance a rostered member works on a given day
+    # annual and sick leave: a block of days off, the innocent look-alike of a worker hurt and kept off work
+    leave_per_year: float = 0.9  # blocks per roster member and year
+    leave_days: tuple[int, int] = (7, 21)
     joiner_share: float = 0.04  # roster share registered during the simulated period
     leaver_share: float = 0.04  # roster share deregistered during the simulated period
     arrive_before_min: tuple[float, float] = (25.0, 55.0)  # go down this long before the shift starts

@@ -40,6 +40,13 @@ def build_people(s: MineSim) -> None:
     dereg = np.where(P["deregistered"] < 0, 10**6, P["deregistered"])
     day = np.arange(D)[:, None]
     work = (rng.random((D, M)) < pp.work_prob) & (reg[None, :] <= day) & (day < dereg[None, :])
+    # leave blocks from their own random stream, so the rest of a seed's data stays as it was
+    side = np.random.default_rng(np.random.SeedSequence(s.spec.seed.entropy, spawn_key=(*s.spec.seed.spawn_key, 102)))
+    on_leave = np.flatnonzero(side.random(M) < pp.leave_per_year * D / 365.0)
+    starts = side.integers(-pp.leave_days[1], D, len(on_leave))
+    lengths = side.integers(pp.leave_days[0], pp.leave_days[1] + 1, len(on_leave))
+    for m, a, n in zip(on_leave.tolist(), starts.tolist(), lengths.tolist(), strict=True):
+        work[max(0, a):max(0, a + n), m] = False
     allowed = {
         1: ("vent", "safety", "leader", "electro"),
         2: ("electro", "longwall", "vent", "safety", "leader", "transport"),
