@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from models.metrics import evaluate_snapshots  # noqa: E402
 from models.ranker import ModelParams, score_families  # noqa: E402
 from models.rules import rule_score  # noqa: E402
-from models.spec import FAMILIES  # noqa: E402
+from models.spec import FAMILIES, FeatureSpec  # noqa: E402
 from pipelines.build_features import BuildFeaturesParams, connect  # noqa: E402
 from pipelines.evaluate import (  # noqa: E402
     EvaluateParams,
@@ -46,6 +46,7 @@ from pipelines.modelling import (  # noqa: E402
 from pipelines.params import load_section  # noqa: E402
 
 RESERVED = {9101, 9102, 9103, 9201, 9202, 9203}  # evaluation seeds: never tune on them
+ABLATIONS = ("crew_exit",)  # evidence groups scored without, to show what each one adds
 
 
 def frames(seed: int, work: Path, ep: EvaluateParams, tp: TrainParams) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -85,6 +86,13 @@ def configurations(current: ModelParams) -> dict[str, ModelParams]:
     }
 
 
+def without_evidence(spec: FeatureSpec, group: str) -> FeatureSpec:
+    """The spec without the columns of one evidence group: what the models knew before that group was added."""
+    keep = [c for c in spec.family if spec.evidence.get(c) != group]
+    return FeatureSpec({c: spec.family[c] for c in keep}, {c: spec.direction[c] for c in keep},
+                       {c: g for c, g in spec.evidence.items() if c in keep})
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[8001, 8002, 8003])
@@ -102,6 +110,10 @@ def main() -> int:
         for name, model in configurations(tp.model).items():
             scores = score_families(fit_rankers(train, spec, model), scored)
             rows.append({"seed": seed, "config": name,
+                         **{f: average_ap(scored, f, scores[f]) for f in FAMILIES}})
+        for group in ABLATIONS:
+            scores = score_families(fit_rankers(train, without_evidence(spec, group), tp.model), scored)
+            rows.append({"seed": seed, "config": f"params.yaml without {group} features",
                          **{f: average_ap(scored, f, scores[f]) for f in FAMILIES}})
         rows.append({"seed": seed, "config": "rule baseline",
                      **{f: average_ap(scored, f, rule_score(scored, f)) for f in FAMILIES}})

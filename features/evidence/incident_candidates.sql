@@ -1,7 +1,9 @@
 -- one row per candidate incident (open or very late shaft trips per mine, kind and day; abrupt face-power stops) with event_at in [$history_start, $as_of_end)
 -- Kinds: open_trip (no up_at, went down more than 24 h before $as_of_end), late_trip (came up 16 h or
 -- more after going down), both grouped per mine and calendar day of down_at; face_stop (a face meter's
--- daily kWh below 20 % of its trailing 7-day median after 7 producing days). The evidence columns are
+-- daily kWh below 20 % of its trailing 7-day median after 7 producing days); crew_exit (two or more
+-- cards that came up mid-shift within 30 minutes of each other: an accident sends the crew up, and so
+-- does a long breakdown, but then everyone comes back on a later shift). The evidence columns are
 -- what an inspector checks: the cards, the roster, gas just before, power and belt after, the reports.
 with trips as (
     select mine_code, card_code, down_at, up_at, trip_hours, is_open, _file_id, _record from stg_shaft_trips
@@ -265,6 +267,145 @@ stop_moments as (
     group by s.mine_code, s.meter_code, s.face_code, s.day
 ),
 
+-- crews that came up together mid-shift: trips that ended early (an hour or more underground but under
+-- three quarters of the mine's median trip), chained while each came up within 30 minutes of the last
+trip_medians as (
+    select mine_code, median(trip_hours) as median_hours
+    from trips
+    where not is_open and trip_hours >= 2
+    group by mine_code
+),
+
+early_trips as (
+    select
+        t.mine_code,
+        t.card_code,
+        t.down_at,
+        t.up_at,
+        t.trip_hours,
+        t._file_id,
+        t._record,
+        lag(t.up_at) over (partition by t.mine_code order by t.up_at, t.card_code) as prev_up_at
+    from trips as t
+    inner join trip_medians as m on m.mine_code = t.mine_code
+    where not t.is_open and t.trip_hours >= 1 and t.trip_hours < 0.75 * m.median_hours
+),
+
+early_runs as (
+    select
+        *,
+        sum(case when prev_up_at >= up_at - interval 30 minute then 0 else 1 end) over (
+            partition by mine_code order by up_at, card_code rows unbounded preceding
+        ) as run
+    from early_trips
+),
+
+crew_runs as (
+    select
+        mine_code,
+        run,
+        'crew_exit-' || mine_code || '-' || strftime(min(up_at), '%Y%m%d%H%M') as candidate_id
+    from early_runs
+    group by mine_code, run
+    having count(distinct card_code) >= 2
+),
+
+crew_trips as (
+    select r.candidate_id, e.*
+    from early_runs as e
+    inner join crew_runs as r on r.mine_code = e.mine_code and r.run = e.run
+),
+
+-- each crew card's longest stay on the trip (its workplace) and when it left it
+crew_stays as (
+    select
+        c.candidate_id,
+        c.card_code,
+        p.area_code,
+        coalesce(p.left_at, c.up_at) as left_at,
+        row_number() over (
+            partition by c.candidate_id, c.card_code
+            order by coalesce(p.left_at, c.up_at) - p.entered_at desc, p.entered_at
+        ) as rn
+    from crew_trips as c
+    inner join presence as p
+        on p.mine_code = c.mine_code
+        and p.card_code = c.card_code
+        and p.entered_at >= c.down_at
+        and p.entered_at < c.up_at
+),
+
+crew_areas as (
+    select
+        candidate_id,
+        area_code,
+        row_number() over (partition by candidate_id order by count(*) desc, area_code) as rn
+    from crew_stays
+    where rn = 1
+    group by candidate_id, area_code
+),
+
+crew_left as (
+    select s.candidate_id, min(s.left_at) as left_at
+    from crew_stays as s
+    inner join crew_areas as a on a.candidate_id = s.candidate_id and a.area_code = s.area_code and a.rn = 1
+    where s.rn = 1
+    group by s.candidate_id
+),
+
+crew_lineage as (
+    select
+        candidate_id,
+        _file_id,
+        _record,
+        row_number() over (partition by candidate_id order by up_at, card_code) as rn
+    from crew_trips
+),
+
+crew_candidates as (
+    select
+        c.candidate_id,
+        'crew_exit' as kind,
+        any_value(c.mine_code) as mine_code,
+        -- when the crew left its workplace; the first card up when no stay was seen
+        coalesce(any_value(l.left_at), min(c.up_at)) as event_at,
+        any_value(a.area_code) as area_code,
+        cast(null as varchar) as meter_code,
+        cast(null as varchar) as meter_face_code,
+        min(c.down_at) as first_down_at,
+        max(c.trip_hours) as max_trip_hours,
+        any_value(g._file_id) as _file_id,
+        any_value(g._record) as _record
+    from crew_trips as c
+    left join crew_left as l on l.candidate_id = c.candidate_id
+    left join crew_areas as a on a.candidate_id = c.candidate_id and a.rn = 1
+    left join crew_lineage as g on g.candidate_id = c.candidate_id and g.rn = 1
+    group by c.candidate_id
+),
+
+-- days until each crew card went down again (up to the cut-off when it has not): the hurt stay off work
+crew_next as (
+    select
+        c.candidate_id,
+        c.mine_code,
+        c.card_code,
+        date_diff('minute', c.up_at, coalesce(min(t.down_at), $as_of_end)) / 1440.0 as days_off
+    from crew_trips as c
+    left join trips as t on t.mine_code = c.mine_code and t.card_code = c.card_code and t.down_at > c.up_at
+    group by c.candidate_id, c.mine_code, c.card_code, c.up_at
+),
+
+crew_members as (
+    select candidate_id, mine_code, card_code, false as is_unaccounted, false as is_seen_again
+    from crew_next
+),
+
+crew_absence as (
+    select candidate_id, count(*) filter (where days_off >= 7) as n_cards_off_7d, max(days_off) as max_days_off
+    from crew_next
+    group by candidate_id
+),
+
 face_areas as (
     select mine_code, face_code, min(area_code) as area_code from workfaces group by mine_code, face_code
 ),
@@ -328,6 +469,8 @@ all_candidates as (
     select * from trip_candidates
     union all
     select * from face_candidates
+    union all
+    select * from crew_candidates
 ),
 
 -- the declared face whose area the cards stopped in, on the event day
@@ -348,7 +491,7 @@ candidates as (
         coalesce(c.meter_face_code, f.face_code) as face_code,
         -- gas before the stop; for trips the accident lies somewhere in the shift after the cards settled
         c.event_at - interval 6 hour as gas_from,
-        case when c.kind = 'face_stop' then c.event_at else c.event_at + interval 8 hour end as gas_to,
+        case when c.kind in ('face_stop', 'crew_exit') then c.event_at else c.event_at + interval 8 hour end as gas_to,
         date_trunc('hour', c.event_at) as event_hour
     from all_candidates as c
     left join area_faces as f on f.candidate_id = c.candidate_id
@@ -358,6 +501,8 @@ members as (
     select * from trip_members
     union all
     select * from face_members
+    union all
+    select * from crew_members
 ),
 
 member_stats as (
@@ -527,6 +672,8 @@ scored as (
         coalesce(ms.n_cards_unaccounted, 0) as n_cards_unaccounted,
         coalesce(ms.n_cards_seen_again, 0) as n_cards_seen_again,
         coalesce(ms.n_deregistered_30d, 0) as n_deregistered_30d,
+        coalesce(ca.n_cards_off_7d, 0) as n_cards_off_7d,
+        ca.max_days_off,
         g.max_co_before,
         g.max_ch4_before,
         g.co_spike_ratio,
@@ -542,6 +689,7 @@ scored as (
     left join belt_drop as bd on bd.candidate_id = c.candidate_id
     left join reports as r on r.candidate_id = c.candidate_id
     left join stops as st on st.candidate_id = c.candidate_id
+    left join crew_absence as ca on ca.candidate_id = c.candidate_id
 ),
 
 final as (
@@ -561,6 +709,8 @@ final as (
         cast(n_cards_unaccounted as integer) as n_cards_unaccounted,
         cast(n_cards_seen_again as integer) as n_cards_seen_again,
         cast(n_deregistered_30d as integer) as n_deregistered_30d,
+        cast(n_cards_off_7d as integer) as n_cards_off_7d,
+        cast(max_days_off as double) as max_days_off,
         cast(max_co_before as double) as max_co_before,
         cast(max_ch4_before as double) as max_ch4_before,
         cast(co_spike_ratio as double) as co_spike_ratio,
@@ -570,9 +720,11 @@ final as (
         cast(has_declared_stop as boolean) as has_declared_stop,
         cast(is_stop_filed_late as boolean) as is_stop_filed_late,
         -- one point per red flag; thresholds: CO at the AQ 1029 alarm level (24 ppm) or ten times its
-        -- usual level, CH4 at the alarm level (1.0 %), a face at a fifth of its power, the belt halved
+        -- usual level, CH4 at the alarm level (1.0 %), a face at a fifth of its power, the belt halved,
+        -- a crew card off work for a week or more after coming up mid-shift
         cast(
             (n_cards_unaccounted > 0)::integer
+            + (n_cards_off_7d > 0)::integer
             + (n_deregistered_30d > 0)::integer
             + coalesce(max_co_before >= 24 or co_spike_ratio >= 10, false)::integer
             + coalesce(max_ch4_before >= 1.0, false)::integer
