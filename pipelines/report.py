@@ -219,7 +219,7 @@ SENSOR_COLS = ["point_code", "sensor_type", "location", "face_code", "n_periods"
                "share_near_threshold", "longest_flat_hours", "calibration_periods", "pause_periods",
                "share_calibration_while_producing", "corr_with_face_power", "level_ratio_vs_history"]
 INCIDENT_COLS = ["event_at", "kind", "area_code", "face_code", "card_codes", "n_cards_unaccounted",
-                 "n_deregistered_30d", "max_co_before", "co_spike_ratio", "max_ch4_before", "face_power_drop_ratio",
+                 "n_deregistered_30d", "n_cards_off_7d", "max_days_off", "max_co_before", "co_spike_ratio", "max_ch4_before", "face_power_drop_ratio",
                  "belt_drop_ratio", "has_accident_report", "has_declared_stop", "is_stop_filed_late",
                  "suspicion_points", "source"]
 DAY_COLS = ["day", "belt_tonnes", "reported_tonnes", "implied_tonnes", "capacity_share_ratio", "production_kwh",
@@ -280,6 +280,9 @@ EVIDENCE: dict[str, EvidenceSpec] = {
     "ca_n_open_trip_events": EvidenceSpec("incidents", INCIDENT_COLS, [("event_at", True)], _kind("open_trip")),
     "ca_n_late_trip_events": EvidenceSpec("incidents", INCIDENT_COLS, [("event_at", True)], _kind("late_trip")),
     "ca_n_unexplained_face_stops": EvidenceSpec("incidents", INCIDENT_COLS, [("event_at", True)], _kind("face_stop")),
+    "ca_n_crew_cards_off_lookback": EvidenceSpec(
+        "incidents", INCIDENT_COLS, [("n_cards_off_7d", False), ("event_at", True)],
+        lambda d: _kind("crew_exit")(d) & _positive("n_cards_off_7d")(d)),
     "ca_max_suspicion_points": EvidenceSpec("incidents", INCIDENT_COLS, [("suspicion_points", False), ("event_at", True)]),
     "ca_n_events_with_deregistration": EvidenceSpec(
         "incidents", INCIDENT_COLS, [("event_at", True)], _positive("n_deregistered_30d")),
@@ -751,7 +754,8 @@ def _missing(v: object) -> bool:
 DATE_COLUMNS = {"day", "start_date", "end_date"}
 CODE_NAMES = {
     "kind": {"open_trip": ("never came up", "下井未出井"), "late_trip": ("came up 16 h+ later", "超 16 小时出井"),
-             "face_stop": ("face power stopped", "工作面用电骤停")},
+             "face_stop": ("face power stopped", "工作面用电骤停"),
+             "crew_exit": ("crew came up mid-shift", "班中集体提前出井")},
     "kind_decl": {"maintenance": ("maintenance", "检修"), "shutdown": ("shutdown", "停产"), "holiday": ("holiday", "放假")},
     "gas_class": {"low": ("low", "低瓦斯"), "high": ("high", "高瓦斯"), "outburst": ("outburst", "煤与瓦斯突出")},
 }
