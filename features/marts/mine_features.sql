@@ -145,33 +145,38 @@ point_stats as (
     group by all
 ),
 
+-- a crew that came up mid-shift is an incident candidate only when one of its cards then stayed off work
+-- a week; otherwise it is the breakdown look-alike, kept for the report but not counted here
 incident_stats as (
     select
         mine_code,
         count(*) filter (where is_in_window and kind = 'open_trip' and not has_accident_report) as n_open_trip,
         count(*) filter (where is_in_window and kind = 'late_trip' and not has_accident_report) as n_late_trip,
-        max(suspicion_points) filter (where is_in_window and not has_accident_report) as max_suspicion,
-        count(*) filter (where is_in_window and not has_accident_report and n_deregistered_30d > 0)
-            as n_unreported_dereg,
-        sum(n_deregistered_30d) filter (where is_in_window and not has_accident_report) as n_cards_dereg,
+        max(suspicion_points) filter (where is_in_window and not has_accident_report and is_incident) as max_suspicion,
+        count(*) filter (
+            where is_in_window and not has_accident_report and n_deregistered_30d > 0 and kind <> 'crew_exit'
+        ) as n_unreported_dereg,
+        sum(n_deregistered_30d) filter (where is_in_window and not has_accident_report and kind <> 'crew_exit')
+            as n_cards_dereg,
         sum(n_cards_unaccounted) filter (where is_in_window and not has_accident_report) as n_cards_unaccounted,
         count(*) filter (
             where is_in_window and kind = 'face_stop' and not has_accident_report
             and (not has_declared_stop or is_stop_filed_late)
         ) as n_face_stop_unexplained,
-        max(co_spike_ratio) filter (where is_in_window and not has_accident_report) as max_co_spike_ratio,
+        max(co_spike_ratio) filter (where is_in_window and not has_accident_report and is_incident)
+            as max_co_spike_ratio,
         -- a concealed death stays concealed: the same evidence over two windows, so it does not drop out
         -- of the list once the event is a window old while the cover-up (roster, declarations) goes on
         sum(n_cards_unaccounted) filter (
             where event_at >= $as_of_end - to_days(2 * $window_days) and not has_accident_report
         ) as n_cards_unaccounted_lookback,
         max(suspicion_points) filter (
-            where event_at >= $as_of_end - to_days(2 * $window_days) and not has_accident_report
+            where event_at >= $as_of_end - to_days(2 * $window_days) and not has_accident_report and is_incident
         ) as max_suspicion_lookback,
         sum(n_cards_off_7d) filter (
             where kind = 'crew_exit' and event_at >= $as_of_end - to_days(2 * $window_days) and not has_accident_report
         ) as n_crew_cards_off_lookback
-    from candidates
+    from (select *, kind <> 'crew_exit' or n_cards_off_7d > 0 as is_incident from candidates)
     group by all
 ),
 

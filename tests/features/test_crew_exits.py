@@ -18,6 +18,8 @@ EARLY = {
     (K4, 15): "09:00", (K5, 15): "09:05",
     # exit C: two cards up on 03-18 after an accident the mine reported; K3 off until 03-29
     (K2, 18): "12:00", (K3, 18): "12:10",
+    # exit D: another breakdown on 03-22, both back the next day; K4 leaves the roster on 03-26 (no accident)
+    (K4, 22): "10:00", (K5, 22): "10:05",
 }
 OFF = {K1: range(11, 25), K3: range(19, 29)}
 
@@ -30,7 +32,8 @@ def warehouse(con) -> None:
     insert(con, "mines", [dict(mine_code=M, mine_name="乙矿", approved_capacity_tpy=9e5, approved_headcount=100)])
     insert(con, "areas", [dict(mine_code=M, area_code=SHAFT, area_type="井口区域"),
                           dict(mine_code=M, area_code=FACE, area_type="重点区域", approved_headcount=20)])
-    insert(con, "people", [dict(mine_code=M, card_code=c, registered_on=date(2024, 1, 1)) for c in (K1, K2, K3, K4, K5)])
+    insert(con, "people", [dict(mine_code=M, card_code=c, registered_on=date(2024, 1, 1),
+                                deregistered_on=date(2025, 3, 26) if c == K4 else None) for c in (K1, K2, K3, K4, K5)])
     trips, stays = [], []
     for day in range(1, 31):
         for card in (K1, K2, K3, K4, K5):
@@ -62,8 +65,9 @@ def test_crews_that_came_up_mid_shift_and_who_stayed_off(con):
         "crew_exit-140000000002-202503101100",
         "crew_exit-140000000002-202503150900",
         "crew_exit-140000000002-202503181200",
+        "crew_exit-140000000002-202503221000",
     ]
-    a, b, c = (out.iloc[i] for i in range(3))
+    a, b, c, d = (out.iloc[i] for i in range(4))
     # the crew left the face 15 minutes before the first card was up
     assert (a.event_at, a.area_code) == (ts("2025-03-10 10:45"), FACE)
     assert (a.n_cards, a.card_codes) == (3, f"{K1},{K2},{K3}")
@@ -71,8 +75,10 @@ def test_crews_that_came_up_mid_shift_and_who_stayed_off(con):
     # K1 went down again on 03-25 at 07:00: 14 days 20 hours off; K2 and K3 were back the next morning
     assert a.n_cards_off_7d == 1 and a.max_days_off == pytest.approx(14 + 20 / 24)
     assert not a.has_accident_report and a.suspicion_points == 2  # off a week, no report
-    assert (b.n_cards, b.n_cards_off_7d, b.suspicion_points) == (2, 0, 1)  # the breakdown: everyone back
+    # the breakdown: everyone back (K4 leaves the roster 11 days later: a red flag, but nobody stayed off)
+    assert (b.n_cards, b.n_cards_off_7d, b.n_deregistered_30d, b.suspicion_points) == (2, 0, 1, 2)
     assert c.has_accident_report and c.n_cards_off_7d == 1 and c.suspicion_points == 1
+    assert (d.n_cards_off_7d, d.n_deregistered_30d, d.suspicion_points) == (0, 1, 2)
 
 
 def test_days_off_are_counted_only_up_to_the_as_of_date(con):
@@ -93,6 +99,9 @@ def test_mine_feature_counts_cards_off_after_unreported_crew_exits(con):
     row = con.execute("select * from mine_features where as_of = date '2025-03-30'").df().iloc[0]
     # exit A (03-10) is outside the 15-day window but inside the 30-day lookback; exit C was reported
     assert row.ca_n_crew_cards_off_lookback == 1
+    # a crew nobody stayed off after is the breakdown look-alike: its roster change and red flags do not count
+    assert (row.ca_n_cards_deregistered, row.ca_max_suspicion_points) == (0, 0)
+    assert row.ca_max_suspicion_lookback == 2  # exit A: a card off a week, no report
     build(con, "2025-04-20", window_days=15, history_days=10)
     later = con.execute("select * from mine_features where as_of = date '2025-04-20'").df().iloc[0]
     assert later.ca_n_crew_cards_off_lookback == 0
