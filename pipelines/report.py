@@ -181,7 +181,7 @@ HEADERS = {
     "level_ratio_vs_history": ("level vs history", "与历史水平比"),
     "kind": ("kind", "类型"), "event_at": ("event time", "事件时刻"), "area_code": ("area", "区域"),
     "card_codes": ("cards", "人员卡"), "n_cards_unaccounted": ("unaccounted", "下落不明"),
-    "n_deregistered_30d": ("deregistered", "注销"), "max_co_before": ("CO ppm", "CO ppm"),
+    "n_deregistered_10d": ("deregistered", "注销"), "max_co_before": ("CO ppm", "CO ppm"),
     "co_spike_ratio": ("CO × usual", "CO 倍数"), "max_ch4_before": ("CH4 %", "CH4 %"),
     "face_power_drop_ratio": ("face power after/before", "停前后工作面用电比"),
     "belt_drop_ratio": ("belt after/before", "停前后皮带比"), "has_accident_report": ("accident report", "事故报告"),
@@ -219,7 +219,7 @@ SENSOR_COLS = ["point_code", "sensor_type", "location", "face_code", "n_periods"
                "share_near_threshold", "longest_flat_hours", "calibration_periods", "pause_periods",
                "share_calibration_while_producing", "corr_with_face_power", "level_ratio_vs_history"]
 INCIDENT_COLS = ["event_at", "kind", "area_code", "face_code", "card_codes", "n_cards_unaccounted",
-                 "n_deregistered_30d", "n_cards_off_7d", "max_days_off", "max_co_before", "co_spike_ratio", "max_ch4_before", "face_power_drop_ratio",
+                 "n_deregistered_10d", "n_cards_off_7d", "max_days_off", "max_co_before", "co_spike_ratio", "max_ch4_before", "face_power_drop_ratio",
                  "belt_drop_ratio", "has_accident_report", "has_declared_stop", "is_stop_filed_late",
                  "suspicion_points", "source"]
 DAY_COLS = ["day", "belt_tonnes", "reported_tonnes", "implied_tonnes", "capacity_share_ratio", "production_kwh",
@@ -285,9 +285,9 @@ EVIDENCE: dict[str, EvidenceSpec] = {
         lambda d: _kind("crew_exit")(d) & _positive("n_cards_off_7d")(d)),
     "ca_max_suspicion_points": EvidenceSpec("incidents", INCIDENT_COLS, [("suspicion_points", False), ("event_at", True)]),
     "ca_n_events_with_deregistration": EvidenceSpec(
-        "incidents", INCIDENT_COLS, [("event_at", True)], _positive("n_deregistered_30d")),
+        "incidents", INCIDENT_COLS, [("event_at", True)], _positive("n_deregistered_10d")),
     "ca_n_cards_deregistered": EvidenceSpec(
-        "incidents", INCIDENT_COLS, [("event_at", True)], _positive("n_deregistered_30d")),
+        "incidents", INCIDENT_COLS, [("event_at", True)], _positive("n_deregistered_10d")),
     "ca_max_co_spike_ratio": EvidenceSpec(
         "incidents", INCIDENT_COLS, [("co_spike_ratio", False)], _positive("co_spike_ratio")),
     "ca_n_late_filed_stops": EvidenceSpec("declarations", DECL_COLS, [("start_date", True)], _flag("is_filed_late")),
@@ -1132,7 +1132,7 @@ def _where_columns(spec: EvidenceSpec) -> set[str]:
     return {"is_cut_missing", "is_feed_contradicts", "is_people_stayed", "is_gas_high_after_close", "is_face_point",
             "is_over_headcount", "is_filed_late", "is_declared_stop", "has_accident_report", "kind",
             "measure_reuse_count", "seconds_to_cut", "share_near_threshold", "share_calibration_while_producing",
-            "n_deregistered_30d", "co_spike_ratio", "n_areas_over_limit", "people_hours_restricted"}
+            "n_deregistered_10d", "co_spike_ratio", "n_areas_over_limit", "people_hours_restricted"}
 
 
 def _peer_context(data: ReportData, code: str, feature: str) -> tuple[float | None, float | None, float | None]:

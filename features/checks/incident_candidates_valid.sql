@@ -20,7 +20,7 @@ final as (
         or any_value(event_at) >= $as_of_end
         or any_value(n_cards) <> coalesce(len(string_split(any_value(card_codes), ',')), 0)
         or any_value(n_cards_unaccounted) + any_value(n_cards_seen_again) > any_value(n_cards)
-        or any_value(n_deregistered_30d) > any_value(n_cards)
+        or any_value(n_deregistered_10d) > any_value(n_cards)
         or any_value(n_cards_off_7d) > any_value(n_cards)
         or any_value(suspicion_points) not between 0 and 9
         or (any_value(kind) <> 'face_stop' and any_value(n_cards) = 0)

@@ -514,8 +514,8 @@ member_stats as (
         count(*) filter (where m.is_seen_again) as n_cards_seen_again,
         count(*) filter (
             where p.deregistered_on >= cast(c.event_at as date)
-            and p.deregistered_on <= cast(c.event_at as date) + 30
-        ) as n_deregistered_30d
+            and p.deregistered_on <= cast(c.event_at as date) + 10
+        ) as n_deregistered_10d
     from members as m
     inner join candidates as c on c.candidate_id = m.candidate_id
     left join people as p on p.mine_code = m.mine_code and p.card_code = m.card_code
@@ -671,7 +671,7 @@ scored as (
         ms.card_codes,
         coalesce(ms.n_cards_unaccounted, 0) as n_cards_unaccounted,
         coalesce(ms.n_cards_seen_again, 0) as n_cards_seen_again,
-        coalesce(ms.n_deregistered_30d, 0) as n_deregistered_30d,
+        coalesce(ms.n_deregistered_10d, 0) as n_deregistered_10d,
         coalesce(ca.n_cards_off_7d, 0) as n_cards_off_7d,
         ca.max_days_off,
         g.max_co_before,
@@ -708,7 +708,7 @@ final as (
         cast(card_codes as varchar) as card_codes,
         cast(n_cards_unaccounted as integer) as n_cards_unaccounted,
         cast(n_cards_seen_again as integer) as n_cards_seen_again,
-        cast(n_deregistered_30d as integer) as n_deregistered_30d,
+        cast(n_deregistered_10d as integer) as n_deregistered_10d,
         cast(n_cards_off_7d as integer) as n_cards_off_7d,
         cast(max_days_off as double) as max_days_off,
         cast(max_co_before as double) as max_co_before,
@@ -725,7 +725,7 @@ final as (
         cast(
             (n_cards_unaccounted > 0)::integer
             + (n_cards_off_7d > 0)::integer
-            + (n_deregistered_30d > 0)::integer
+            + (n_deregistered_10d > 0)::integer
             + coalesce(max_co_before >= 24 or co_spike_ratio >= 10, false)::integer
             + coalesce(max_ch4_before >= 1.0, false)::integer
             + coalesce(face_power_drop_ratio < 0.2, false)::integer

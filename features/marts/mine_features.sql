@@ -154,9 +154,9 @@ incident_stats as (
         count(*) filter (where is_in_window and kind = 'late_trip' and not has_accident_report) as n_late_trip,
         max(suspicion_points) filter (where is_in_window and not has_accident_report and is_incident) as max_suspicion,
         count(*) filter (
-            where is_in_window and not has_accident_report and n_deregistered_30d > 0 and kind <> 'crew_exit'
+            where is_in_window and not has_accident_report and n_deregistered_10d > 0 and kind <> 'crew_exit'
         ) as n_unreported_dereg,
-        sum(n_deregistered_30d) filter (where is_in_window and not has_accident_report and kind <> 'crew_exit')
+        sum(n_deregistered_10d) filter (where is_in_window and not has_accident_report and kind <> 'crew_exit')
             as n_cards_dereg,
         sum(n_cards_unaccounted) filter (where is_in_window and not has_accident_report) as n_cards_unaccounted,
         count(*) filter (

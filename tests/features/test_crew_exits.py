@@ -75,10 +75,10 @@ def test_crews_that_came_up_mid_shift_and_who_stayed_off(con):
     # K1 went down again on 03-25 at 07:00: 14 days 20 hours off; K2 and K3 were back the next morning
     assert a.n_cards_off_7d == 1 and a.max_days_off == pytest.approx(14 + 20 / 24)
     assert not a.has_accident_report and a.suspicion_points == 2  # off a week, no report
-    # the breakdown: everyone back (K4 leaves the roster 11 days later: a red flag, but nobody stayed off)
-    assert (b.n_cards, b.n_cards_off_7d, b.n_deregistered_30d, b.suspicion_points) == (2, 0, 1, 2)
+    # the breakdown: everyone back (K4 leaves the roster 11 days later: too late to count as a red flag)
+    assert (b.n_cards, b.n_cards_off_7d, b.n_deregistered_10d, b.suspicion_points) == (2, 0, 0, 1)
     assert c.has_accident_report and c.n_cards_off_7d == 1 and c.suspicion_points == 1
-    assert (d.n_cards_off_7d, d.n_deregistered_30d, d.suspicion_points) == (0, 1, 2)
+    assert (d.n_cards_off_7d, d.n_deregistered_10d, d.suspicion_points) == (0, 1, 2)
 
 
 def test_days_off_are_counted_only_up_to_the_as_of_date(con):

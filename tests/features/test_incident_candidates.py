@@ -115,7 +115,7 @@ def test_cards_that_never_came_up(con):
     assert row.first_down_at == ts("2025-03-10 07:00")
     assert row.max_trip_hours == pytest.approx(257.0)
     assert (row.n_cards, row.card_codes) == (2, f"{C1},{C2}")
-    assert (row.n_cards_unaccounted, row.n_cards_seen_again, row.n_deregistered_30d) == (2, 0, 1)
+    assert (row.n_cards_unaccounted, row.n_cards_seen_again, row.n_deregistered_10d) == (2, 0, 1)
     # gas from 6 h before to 8 h after the cards settled
     assert (row.max_co_before, row.max_ch4_before) == (30.0, 1.2)
     assert row.co_spike_ratio == pytest.approx(15.0)
@@ -135,7 +135,7 @@ def test_face_power_stop(con):
     # 2025-03-10 still drew 44 of 96 quarter hours; 2025-03-11 is the first day under a fifth of the median
     assert row.event_at == STOP
     assert (row.area_code, row.face_code, row.meter_code) == (FACE, "F1", "P1")
-    assert (row.n_cards, row.n_cards_unaccounted, row.n_deregistered_30d) == (2, 2, 1)
+    assert (row.n_cards, row.n_cards_unaccounted, row.n_deregistered_10d) == (2, 2, 1)
     assert (row.max_co_before, row.max_ch4_before, row.co_spike_ratio) == (30.0, 1.2, 15.0)
     assert (row.face_power_drop_ratio, row.belt_drop_ratio) == (0.0, 0.0)
     assert row.has_declared_stop and row.is_stop_filed_late and not row.has_accident_report
