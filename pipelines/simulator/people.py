@@ -40,7 +40,7 @@ def build_people(s: MineSim) -> None:
     dereg = np.where(P["deregistered"] < 0, 10**6, P["deregistered"])
     day = np.arange(D)[:, None]
     work = (rng.random((D, M)) < pp.work_prob) & (reg[None, :] <= day) & (day < dereg[None, :])
-    # leave blocks from their own random stream, so the rest of a seed's data stays as it was
+    # leave blocks (the look-alike of a hurt worker kept off work), drawn from a random stream of their own
     side = np.random.default_rng(np.random.SeedSequence(s.spec.seed.entropy, spawn_key=(*s.spec.seed.spawn_key, 102)))
     on_leave = np.flatnonzero(side.random(M) < pp.leave_per_year * D / 365.0)
     starts = side.integers(-pp.leave_days[1], D, len(on_leave))
@@ -234,8 +234,8 @@ def build_people(s: MineSim) -> None:
                 items.append((fa, ret))
             insert(i, j, items)
 
-    # long breakdowns: the crew is often sent up mid-shift and comes back on a later shift. The draws use
-    # their own stream so that adding this look-alike left every other part of a seed's data unchanged.
+    # long breakdowns: the crew is often sent up mid-shift and comes back on a later shift (the look-alike of
+    # a crew leaving after an accident), drawn from a random stream of their own
     side = np.random.default_rng(np.random.SeedSequence(s.spec.seed.entropy, spawn_key=(*s.spec.seed.spawn_key, 101)))
     op = s.p.output
     for face, t_min, dur in s.breakdowns:
