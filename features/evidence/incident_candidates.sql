@@ -81,20 +81,81 @@ flagged as (
         on n.mine_code = f.mine_code and n.card_code = f.card_code and n.down_at = f.down_at
 ),
 
+-- crews that came up together mid-shift: trips that ended early (an hour or more underground but under
+-- three quarters of the mine's median trip), chained while each came up within 30 minutes of the last
+trip_medians as (
+    select mine_code, median(trip_hours) as median_hours
+    from trips
+    where not is_open and trip_hours >= 2
+    group by mine_code
+),
+
+early_trips as (
+    select
+        t.mine_code,
+        t.card_code,
+        t.down_at,
+        t.up_at,
+        t.trip_hours,
+        t._file_id,
+        t._record,
+        lag(t.up_at) over (partition by t.mine_code order by t.up_at, t.card_code) as prev_up_at
+    from trips as t
+    inner join trip_medians as m on m.mine_code = t.mine_code
+    where not t.is_open and t.trip_hours >= 1 and t.trip_hours < 0.75 * m.median_hours
+),
+
+early_runs as (
+    select
+        *,
+        sum(case when prev_up_at >= up_at - interval 30 minute then 0 else 1 end) over (
+            partition by mine_code order by up_at, card_code rows unbounded preceding
+        ) as run
+    from early_trips
+),
+
+crew_runs as (
+    select
+        mine_code,
+        run,
+        'crew_exit-' || mine_code || '-' || strftime(min(up_at), '%Y%m%d%H%M') as candidate_id
+    from early_runs
+    group by mine_code, run
+    having count(distinct card_code) >= 2
+),
+
+crew_trips as (
+    select r.candidate_id, e.*
+    from early_runs as e
+    inner join crew_runs as r on r.mine_code = e.mine_code and r.run = e.run
+),
+
+-- every trip behind a trip or crew candidate, and where it ends (up, or as far as the data goes)
+candidate_trips as (
+    select candidate_id, mine_code, card_code, down_at, trip_end, is_open, _file_id, _record from flagged
+    union all
+    select candidate_id, mine_code, card_code, down_at, up_at, false, _file_id, _record from crew_trips
+),
+
+candidate_cards as (
+    select distinct mine_code, card_code from candidate_trips
+),
+
 card_stays as (
     select p.mine_code, p.card_code, p.area_code, p.entered_at, coalesce(p.left_at, $as_of_end) as stay_end
     from presence as p
-    inner join flagged_cards as c on c.mine_code = p.mine_code and c.card_code = p.card_code
+    inner join candidate_cards as c on c.mine_code = p.mine_code and c.card_code = p.card_code
 ),
 
 -- where each card stopped: the last area seen for a trip that never came up, the area of the longest
--- stay for one that came up late (its last area is the shaft on the way out)
+-- stay for one that came up late or early (its last area is the shaft on the way out), and when it left
 trip_stays as (
     select
         f.candidate_id,
         f.card_code,
         s.area_code,
         s.entered_at,
+        least(s.stay_end, f.trip_end) as left_at,
         row_number() over (
             partition by f.candidate_id, f.card_code, f.down_at
             order by
@@ -102,7 +163,7 @@ trip_stays as (
                 least(s.stay_end, f.trip_end) - s.entered_at desc,
                 s.entered_at desc
         ) as rn
-    from flagged as f
+    from candidate_trips as f
     inner join card_stays as s
         on s.mine_code = f.mine_code
         and s.card_code = f.card_code
@@ -111,7 +172,7 @@ trip_stays as (
 ),
 
 trip_stops as (
-    select candidate_id, card_code, area_code as stop_area_code, entered_at as stopped_at
+    select candidate_id, card_code, area_code as stop_area_code, entered_at as stopped_at, left_at as left_stop_at
     from trip_stays
     where rn = 1
 ),
@@ -131,7 +192,7 @@ trip_lineage as (
         _file_id,
         _record,
         row_number() over (partition by candidate_id order by down_at, card_code) as rn
-    from flagged
+    from candidate_trips
 ),
 
 trip_headers as (
@@ -267,99 +328,13 @@ stop_moments as (
     group by s.mine_code, s.meter_code, s.face_code, s.day
 ),
 
--- crews that came up together mid-shift: trips that ended early (an hour or more underground but under
--- three quarters of the mine's median trip), chained while each came up within 30 minutes of the last
-trip_medians as (
-    select mine_code, median(trip_hours) as median_hours
-    from trips
-    where not is_open and trip_hours >= 2
-    group by mine_code
-),
-
-early_trips as (
-    select
-        t.mine_code,
-        t.card_code,
-        t.down_at,
-        t.up_at,
-        t.trip_hours,
-        t._file_id,
-        t._record,
-        lag(t.up_at) over (partition by t.mine_code order by t.up_at, t.card_code) as prev_up_at
-    from trips as t
-    inner join trip_medians as m on m.mine_code = t.mine_code
-    where not t.is_open and t.trip_hours >= 1 and t.trip_hours < 0.75 * m.median_hours
-),
-
-early_runs as (
-    select
-        *,
-        sum(case when prev_up_at >= up_at - interval 30 minute then 0 else 1 end) over (
-            partition by mine_code order by up_at, card_code rows unbounded preceding
-        ) as run
-    from early_trips
-),
-
-crew_runs as (
-    select
-        mine_code,
-        run,
-        'crew_exit-' || mine_code || '-' || strftime(min(up_at), '%Y%m%d%H%M') as candidate_id
-    from early_runs
-    group by mine_code, run
-    having count(distinct card_code) >= 2
-),
-
-crew_trips as (
-    select r.candidate_id, e.*
-    from early_runs as e
-    inner join crew_runs as r on r.mine_code = e.mine_code and r.run = e.run
-),
-
--- each crew card's longest stay on the trip (its workplace) and when it left it
-crew_stays as (
-    select
-        c.candidate_id,
-        c.card_code,
-        p.area_code,
-        coalesce(p.left_at, c.up_at) as left_at,
-        row_number() over (
-            partition by c.candidate_id, c.card_code
-            order by coalesce(p.left_at, c.up_at) - p.entered_at desc, p.entered_at
-        ) as rn
-    from crew_trips as c
-    inner join presence as p
-        on p.mine_code = c.mine_code
-        and p.card_code = c.card_code
-        and p.entered_at >= c.down_at
-        and p.entered_at < c.up_at
-),
-
-crew_areas as (
-    select
-        candidate_id,
-        area_code,
-        row_number() over (partition by candidate_id order by count(*) desc, area_code) as rn
-    from crew_stays
-    where rn = 1
-    group by candidate_id, area_code
-),
-
+-- when the crew left its workplace: the first of its cards to leave the area where most of them stopped
 crew_left as (
-    select s.candidate_id, min(s.left_at) as left_at
-    from crew_stays as s
-    inner join crew_areas as a on a.candidate_id = s.candidate_id and a.area_code = s.area_code and a.rn = 1
-    where s.rn = 1
+    select s.candidate_id, min(s.left_stop_at) as left_at
+    from trip_stops as s
+    inner join trip_stop_areas as a
+        on a.candidate_id = s.candidate_id and a.stop_area_code = s.stop_area_code and a.rn = 1
     group by s.candidate_id
-),
-
-crew_lineage as (
-    select
-        candidate_id,
-        _file_id,
-        _record,
-        row_number() over (partition by candidate_id order by up_at, card_code) as rn
-    from crew_trips
 ),
 
 crew_candidates as (
@@ -369,7 +344,7 @@ crew_candidates as (
         any_value(c.mine_code) as mine_code,
         -- when the crew left its workplace; the first card up when no stay was seen
         coalesce(any_value(l.left_at), min(c.up_at)) as event_at,
-        any_value(a.area_code) as area_code,
+        any_value(a.stop_area_code) as area_code,
         cast(null as varchar) as meter_code,
         cast(null as varchar) as meter_face_code,
         min(c.down_at) as first_down_at,
@@ -378,8 +353,8 @@ crew_candidates as (
         any_value(g._record) as _record
     from crew_trips as c
     left join crew_left as l on l.candidate_id = c.candidate_id
-    left join crew_areas as a on a.candidate_id = c.candidate_id and a.rn = 1
-    left join crew_lineage as g on g.candidate_id = c.candidate_id and g.rn = 1
+    left join trip_stop_areas as a on a.candidate_id = c.candidate_id and a.rn = 1
+    left join trip_lineage as g on g.candidate_id = c.candidate_id and g.rn = 1
     group by c.candidate_id
 ),
 
