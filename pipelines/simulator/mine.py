@@ -96,6 +96,11 @@ class MineSim:
         return [pl for pl in self.spec.plans if (family is None or pl.family == family)
                 and (mechanism is None or pl.mechanism == mechanism)]
 
+    def side_rng(self, key: int) -> np.random.Generator:
+        """A random stream of its own (by key), so a later addition draws without shifting the main stream."""
+        return np.random.default_rng(np.random.SeedSequence(self.spec.seed.entropy,
+                                                            spawn_key=(*self.spec.seed.spawn_key, key)))
+
     def sec(self, days: float) -> int:
         return int(round(days * DAY_S))
 

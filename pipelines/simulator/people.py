@@ -41,7 +41,7 @@ def build_people(s: MineSim) -> None:
     day = np.arange(D)[:, None]
     work = (rng.random((D, M)) < pp.work_prob) & (reg[None, :] <= day) & (day < dereg[None, :])
     # leave blocks (the look-alike of a hurt worker kept off work), drawn from a random stream of their own
-    side = np.random.default_rng(np.random.SeedSequence(s.spec.seed.entropy, spawn_key=(*s.spec.seed.spawn_key, 102)))
+    side = s.side_rng(102)
     on_leave = np.flatnonzero(side.random(M) < pp.leave_per_year * D / 365.0)
     starts = side.integers(-pp.leave_days[1], D, len(on_leave))
     lengths = side.integers(pp.leave_days[0], pp.leave_days[1] + 1, len(on_leave))
@@ -236,7 +236,7 @@ def build_people(s: MineSim) -> None:
 
     # long breakdowns: the crew is often sent up mid-shift and comes back on a later shift (the look-alike of
     # a crew leaving after an accident), drawn from a random stream of their own
-    side = np.random.default_rng(np.random.SeedSequence(s.spec.seed.entropy, spawn_key=(*s.spec.seed.spawn_key, 101)))
+    side = s.side_rng(101)
     op = s.p.output
     for face, t_min, dur in s.breakdowns:
         if dur < op.breakdown_crew_out_min_hours * 60 or side.random() >= op.breakdown_crew_out_prob:
