@@ -13,7 +13,7 @@ from models.combine import combine_family, overall_score
 from models.detectors import EmpiricalTailDetector, IsolationForestDetector, PeerRobustZDetector
 from models.pu import PUClassifier
 from models.rules import rule_score
-from models.spec import FeatureSpec
+from models.spec import FAMILIES, FeatureSpec
 
 COMPONENTS = ("rule", "iforest", "robust_z", "ecod", "pu")
 
@@ -68,10 +68,23 @@ class CombineParams:
     pu_full_at: int = 10  # labelled positives at which the PU model gets its full weight
     family_gamma: float = 3.0  # percentiles are raised to this before the weighted mean (combine.combine_family)
     overall_gamma: float = 4.0
+    # one family's own weights where they differ from the ones above, e.g. {"alarm_falsification": {"ecod": 2.0}}
+    by_family: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
-    def weights(self) -> dict[str, float]:
-        """component -> weight."""
-        return {c: getattr(self, c) for c in COMPONENTS}
+    def weights(self, family: str | None = None) -> dict[str, float]:
+        """component -> weight, for `family` when given (its `by_family` entries replace the shared ones)."""
+        out = {c: float(getattr(self, c)) for c in COMPONENTS}
+        strays = sorted(set(self.by_family) - set(FAMILIES))
+        if strays:
+            raise ValueError(f"combine.by_family: unknown family {', '.join(strays)}; known: {', '.join(FAMILIES)}")
+        if family is not None:
+            own = dict(self.by_family.get(family) or {})
+            unknown = sorted(set(own) - set(COMPONENTS))
+            if unknown:
+                raise ValueError(f"combine.by_family.{family}: unknown component(s) {', '.join(unknown)}; "
+                                 f"known: {', '.join(COMPONENTS)}")
+            out.update({c: float(w) for c, w in own.items()})
+        return out
 
 
 @dataclass(frozen=True)
@@ -181,7 +194,7 @@ class FamilyRanker(BaseEstimator):
         self.pu_ = make_pu_model(
             self.spec, self.family, p.pu, p.seed, p.detectors, self.propensity_columns
         ).fit(X, y, groups)
-        weights = p.combine.weights()
+        weights = p.combine.weights(self.family)
         evidence = 0.0 if self.pu_.is_fallback_ else min(1.0, self.pu_.n_positives_ / max(p.combine.pu_full_at, 1))
         weights["pu"] *= evidence
         self.weights_ = weights

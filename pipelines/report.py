@@ -195,7 +195,8 @@ HEADERS = {
     "other_kwh": ("other kWh", "其他 kWh"), "night_hoist_ratio": ("night hoist share", "夜间提升占比"),
     "hoist_share_ratio": ("hoist share", "提升占比"), "is_declared_stop": ("declared stop", "申报停产"),
     "is_report_missing": ("no report", "未上报"), "kwh_per_tonne": ("kWh/t", "kWh/t"),
-    "hoist_per_face_kwh": ("hoist / face kWh", "提升/工作面用电"), "belt_minus_reported": ("belt − reported t", "皮带−上报 t"),
+    "hoist_per_face_kwh": ("hoist / face kWh", "提升/工作面用电"),
+    "pause_hours": ("paused h", "暂停 h"), "ceiling_runs": ("same ceiling ×", "顶到同值次数"), "belt_minus_reported": ("belt − reported t", "皮带−上报 t"),
     "shift_start": ("block start", "时段开始"), "peak_underground": ("peak underground", "井下最多"),
     "approved_headcount": ("approved", "核定"), "headcount_ratio": ("× approved", "核定倍数"),
     "n_cards": ("cards", "人员卡数"), "people_hours_total": ("people-h", "人·时"),
@@ -217,7 +218,7 @@ ALARM_COLS = ["started_at", "ended_at", "point_code", "location", "alarm_type", 
               "cards_stayed", "minutes_to_empty", "max_after_close", "is_calibration_near", "measure", "measure_reuse_count",
               "entered_by", "entry_delay_minutes", "source"]
 SENSOR_COLS = ["point_code", "sensor_type", "location", "face_code", "n_periods", "mean_value", "peak_value",
-               "share_near_threshold", "longest_flat_hours", "calibration_periods", "pause_periods",
+               "share_near_threshold", "ceiling_runs", "longest_flat_hours", "calibration_periods", "pause_hours",
                "share_calibration_while_producing", "corr_with_face_power", "level_ratio_vs_history"]
 INCIDENT_COLS = ["event_at", "kind", "area_code", "face_code", "card_codes", "n_cards_unaccounted",
                  "n_deregistered_10d", "n_cards_off_7d", "max_days_off", "max_co_before", "co_spike_ratio", "max_ch4_before", "face_power_drop_ratio",
@@ -273,6 +274,10 @@ EVIDENCE: dict[str, EvidenceSpec] = {
         "sensors", SENSOR_COLS, [("corr_with_face_power", True)], _flag("is_face_point")),
     "af_max_near_threshold_share": EvidenceSpec("sensors", SENSOR_COLS, [("share_near_threshold", False)],
                                                 _positive("share_near_threshold")),
+    "af_max_face_flat_hours": EvidenceSpec(
+        "sensors", SENSOR_COLS, [("longest_flat_hours", False)], _flag("is_face_point")),
+    "af_max_pause_hours": EvidenceSpec("sensors", SENSOR_COLS, [("pause_hours", False)], _positive("pause_hours")),
+    "af_max_ceiling_runs": EvidenceSpec("sensors", SENSOR_COLS, [("ceiling_runs", False)], _positive("ceiling_runs")),
     "af_calibration_while_producing_share": EvidenceSpec(
         "sensors", SENSOR_COLS, [("share_calibration_while_producing", False)],
         _positive("share_calibration_while_producing")),

@@ -20,6 +20,9 @@ final as (
         or share_calibration_while_producing not between 0 and 1
         or corr_with_face_power not between -1.000001 and 1.000001
         or longest_flat_hours < 0
+        or pause_hours < 0
+        or ceiling_runs < 0
+        or ceiling_runs > n_periods
         or least(calibration_periods, pause_periods, fault_periods) < 0
         or greatest(calibration_periods, pause_periods, fault_periods) > n_periods
         or is_face_point <> (face_code is not null)

@@ -102,10 +102,35 @@ window_summary as (
         count(*) filter (where (status & 4) <> 0) as calibration_periods,
         count(*) filter (where (status & 64) <> 0) as pause_periods,
         count(*) filter (where (status & 144) <> 0) as fault_periods,
+        sum(date_diff('second', period_start, period_end)) filter (where (status & 64) <> 0) / 3600.0 as pause_hours,
+        -- the highest reading of ordinary periods (no calibration, over-range, fault, skipped poll or pause)
+        max(max_value) filter (where (status & 252) = 0) as ceiling_value,
         avg(avg_value) as mean_value,
         max(max_value) as peak_value,
         min(avg_value) = max(avg_value) as is_flat_all_window
     from window_rows
+    group by point_id
+),
+
+-- separate runs of ordinary periods that peak at exactly the point's ceiling: a sensor held under a cap
+-- reaches the same ceiling in every gas event, a free one reaches its highest value once
+ceiling_rows as (
+    select
+        r.point_id,
+        r.max_value = w.ceiling_value as is_at_ceiling,
+        lag(r.max_value = w.ceiling_value) over (partition by r.point_id order by r.period_start) as prev_at_ceiling,
+        w.ceiling_value,
+        r.alarm_high
+    from window_rows as r
+    inner join window_summary as w on w.point_id = r.point_id
+    where (r.status & 252) = 0
+),
+
+ceiling_summary as (
+    select point_id, count(*) filter (where is_at_ceiling and not coalesce(prev_at_ceiling, false)) as ceiling_runs
+    from ceiling_rows
+    -- only a ceiling between half the alarm level and the alarm level is a cap (a flat zero is not)
+    where ceiling_value >= 0.5 * alarm_high and ceiling_value < alarm_high
     group by point_id
 ),
 
@@ -214,6 +239,8 @@ final as (
         cast(ws.calibration_periods as integer) as calibration_periods,
         cast(ws.pause_periods as integer) as pause_periods,
         cast(ws.fault_periods as integer) as fault_periods,
+        cast(coalesce(ws.pause_hours, 0) as double) as pause_hours,
+        cast(coalesce(cs.ceiling_runs, 0) as integer) as ceiling_runs,
         cast(cp.share_calibration_while_producing as double) as share_calibration_while_producing,
         cast(c.corr_with_face_power as double) as corr_with_face_power,
         cast(ws.mean_value / nullif(hm.history_mean, 0) as double) as level_ratio_vs_history,
@@ -225,6 +252,7 @@ final as (
     left join history_means as hm on hm.mine_code = p.mine_code and hm.point_code = p.point_code
     left join correlations as c on c.point_id = p.point_id
     left join calibration_producing as cp on cp.point_id = p.point_id
+    left join ceiling_summary as cs on cs.point_id = p.point_id
 )
 
 select * from final

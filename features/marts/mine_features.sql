@@ -138,6 +138,9 @@ point_stats as (
         avg(cast(corr_with_face_power < 0.1 as integer)) filter (where is_face_point and corr_with_face_power is not null)
             as decoupled_face_share,
         max(share_near_threshold) as max_near_threshold_share,
+        max(longest_flat_hours) filter (where is_face_point) as max_face_flat_hours,
+        max(pause_hours) as max_pause_hours,
+        max(ceiling_runs) as max_ceiling_runs,
         avg(share_calibration_while_producing) filter (where calibration_periods + pause_periods > 0)
             as calibration_while_producing_share,
         count(*) filter (where is_face_point and level_ratio_vs_history < 0.5) as n_face_level_drops
@@ -245,6 +248,9 @@ joined as (
         a.seconds_to_cut as af_seconds_to_cut,
         ps.decoupled_face_share as af_decoupled_face_point_share,
         ps.max_near_threshold_share as af_max_near_threshold_share,
+        coalesce(ps.max_face_flat_hours, 0) as af_max_face_flat_hours,
+        coalesce(ps.max_pause_hours, 0) as af_max_pause_hours,
+        coalesce(ps.max_ceiling_runs, 0) as af_max_ceiling_runs,
         ps.calibration_while_producing_share as af_calibration_while_producing_share,
         coalesce(ps.n_face_level_drops, 0) as af_n_face_level_drops,
         coalesce(i.n_open_trip, 0) as ca_n_open_trip_events,
@@ -345,6 +351,9 @@ final as (
         cast(j.af_seconds_to_cut as double) as af_seconds_to_cut,
         cast(j.af_decoupled_face_point_share as double) as af_decoupled_face_point_share,
         cast(j.af_max_near_threshold_share as double) as af_max_near_threshold_share,
+        cast(j.af_max_face_flat_hours as double) as af_max_face_flat_hours,
+        cast(j.af_max_pause_hours as double) as af_max_pause_hours,
+        cast(j.af_max_ceiling_runs as integer) as af_max_ceiling_runs,
         cast(j.af_calibration_while_producing_share as double) as af_calibration_while_producing_share,
         cast(j.af_n_face_level_drops as integer) as af_n_face_level_drops,
         cast(j.ca_n_open_trip_events as integer) as ca_n_open_trip_events,

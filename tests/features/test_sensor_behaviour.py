@@ -21,6 +21,10 @@ H0 = datetime(2025, 6, 29)
 # P1, a face point: (hour, avg, max, status); hour 5 is missing (an outage)
 P1 = [(0, 0.30, 0.40, 0), (1, 0.30, 0.90, 0), (2, 0.30, 0.95, 4), (3, 0.50, 1.20, 0), (4, 0.50, 0.60, 64),
       (6, 0.50, 0.60, 16), (7, 0.40, 0.50, 0)]
+# P6, a face methane point held under a cap: its ordinary periods peak at exactly 0.93 in three separate runs
+# (hours 0, 2-3 and 7); the calibration at hour 5 does not count
+P6 = [(0, 0.31, 0.93, 0), (1, 0.32, 0.50, 0), (2, 0.33, 0.93, 0), (3, 0.34, 0.93, 0), (4, 0.35, 0.40, 0),
+      (5, 0.36, 0.93, 4), (6, 0.37, 0.60, 0), (7, 0.38, 0.93, 0)]
 # F1's hourly kWh in the window; its median is (30 + 40) / 2 = 35
 F1_KWH = {0: 10.0, 1: 10.0, 2: 50.0, 3: 90.0, 4: 20.0, 5: 40.0, 6: 30.0, 7: 70.0}
 
@@ -37,6 +41,7 @@ def _seed(con) -> None:
         dict(mine_code=MINE, point_code="P3", sensor_type="0004", value_type="MN", area_code=A1),
         dict(mine_code=MINE, point_code="P4", sensor_type="0002", value_type="MN", alarm_high=8.0, area_code=A1),
         dict(mine_code=MINE, point_code="P5", sensor_type="0001", value_type="MN", alarm_high=1.0, area_code=A1),
+        dict(mine_code=MINE, point_code="P6", sensor_type="0001", value_type="MN", alarm_high=1.0, area_code=A1),
     ])
     insert(con, "workfaces", [
         dict(mine_code=MINE, face_code="F1", face_type="longwall", area_code=A1, declared_from=date(2025, 1, 1)),
@@ -49,6 +54,7 @@ def _seed(con) -> None:
     stats += [_period("P3", H0 + timedelta(hours=h), 5.0, 6.0) for h in range(2)]
     stats += [_period("P4", H0 + timedelta(hours=h), 2.0, 3.0) for h in range(2)]
     stats += [_period("P5", datetime(2025, 6, 28, 0), 0.2, 0.3)]  # history only: no row
+    stats += [_period("P6", H0 + timedelta(hours=h), a, m, s) for h, a, m, s in P6]
     insert(con, "sensor_stats", stats)
     power = [dict(mine_code=MINE, meter_code="M1", circuit="face", face_code="F1",
                   interval_end=H0 + timedelta(hours=h, minutes=15), kwh=kwh) for h, kwh in F1_KWH.items()]
@@ -62,7 +68,8 @@ def built():
     c = duckdb.connect()
     create_canonical_tables(c)
     _seed(c)
-    build(c, AS_OF, only={"sensor_behaviour"}, **DAYS)
+    insert(c, "mines", [dict(mine_code=MINE, mine_name="甲矿", approved_capacity_tpy=900000.0, approved_headcount=200)])
+    build(c, AS_OF, only={"mine_features"}, **DAYS)
     yield c
     c.close()
 
@@ -73,7 +80,7 @@ def points(built) -> pd.DataFrame:
 
 
 def test_one_row_per_gas_point_with_window_statistics(points):
-    assert sorted(points.index) == ["P1", "P2", "P3"]
+    assert sorted(points.index) == ["P1", "P2", "P3", "P6"]
 
 
 def test_face_assignment(points):
@@ -95,6 +102,24 @@ def test_repeats_flat_runs_and_thresholds(points):
     assert p1.mean_value == pytest.approx(2.8 / 7) and p1.peak_value == pytest.approx(1.2)
     assert p1.level_ratio_vs_history == pytest.approx((2.8 / 7) / 0.2)
     assert not p1.is_flat_all_window
+    assert p1.pause_hours == pytest.approx(1.0)
+    assert p1.ceiling_runs == 0  # its ordinary ceiling, 1.2, is over the alarm level: not a cap
+
+
+def test_a_capped_point_hits_the_same_ceiling_in_separate_runs(points):
+    p6 = points.loc["P6"]
+    assert p6.ceiling_runs == 3
+    assert p6.pause_hours == 0.0
+    assert p6.share_near_threshold == pytest.approx(5 / 8)
+    assert points.loc["P2", "ceiling_runs"] == 0  # a flat zero is no cap
+
+
+def test_mine_level_sensor_maxima(built):
+    row = built.execute(
+        "select af_max_face_flat_hours, af_max_pause_hours, af_max_ceiling_runs from mine_features"
+    ).fetchone()
+    # the flat intake point P2 (3 h) is not a face point; P1's longest face run is 2 h
+    assert row == (pytest.approx(2.0), pytest.approx(1.0), 3)
 
 
 def test_a_flat_zero_intake_point(points):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses as dc
+
 import numpy as np
 import pandas as pd
+import pytest
 
 from models.combine import RISKS, rank_targets
 from models.ranker import COMPONENTS, CombineParams, FamilyRanker, ModelParams, score_families
@@ -61,6 +64,23 @@ def test_params_load_from_a_params_yaml_section(tmp_path):
     assert params.pu.num_leaves == 4
     assert params.pu.n_estimators == ModelParams().pu.n_estimators
     assert params.combine.weights()["pu"] == 3.0
+
+
+def test_a_family_can_weigh_its_components_its_own_way(tmp_path, spec, frame):
+    path = tmp_path / "params.yaml"
+    path.write_text("models:\n  combine:\n    ecod: 1.5\n    by_family:\n      overproduction: {ecod: 3.0}\n",
+                    encoding="utf-8")
+    params = load_section("models", ModelParams, path)
+    assert params.combine.weights("overproduction")["ecod"] == 3.0
+    assert params.combine.weights("hidden_workface")["ecod"] == 1.5
+    assert params.combine.weights()["ecod"] == 1.5
+    labels = np.full(len(frame), np.nan)
+    fitted = FamilyRanker("overproduction", spec, dc.replace(params, detectors=FAST_DETECTORS)).fit(frame, labels)
+    assert fitted.weights_["ecod"] == 3.0 and fitted.weights_["rule"] == 1.0
+    with pytest.raises(ValueError, match="unknown component"):
+        CombineParams(by_family={"overproduction": {"ecdo": 2.0}}).weights("overproduction")
+    with pytest.raises(ValueError, match="unknown family"):
+        CombineParams(by_family={"overproducton": {"ecod": 2.0}}).weights("overproduction")
 
 
 def test_pu_weight_follows_its_evidence(spec, labelled):
