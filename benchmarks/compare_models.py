@@ -45,8 +45,8 @@ from pipelines.modelling import (  # noqa: E402
 )
 from pipelines.params import load_section  # noqa: E402
 
-RESERVED = {9101, 9102, 9103, 9201, 9202, 9203, 9401, 9402, 9403}  # evaluation seeds: never tune on them
-ABLATIONS = ("crew_exit",)  # evidence groups scored without, to show what each one adds
+RESERVED = {9101, 9102, 9103, 9201, 9202, 9203, 9401, 9402, 9403, 9501, 9502, 9503}  # evaluation seeds: never tune on them
+ABLATIONS = ("crew_exit", "sensor_held")  # evidence groups scored without, to show what each one adds
 
 
 def frames(seed: int, work: Path, ep: EvaluateParams, tp: TrainParams) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -75,10 +75,11 @@ def configurations(current: ModelParams) -> dict[str, ModelParams]:
     """params.yaml's model and the alternatives it was chosen over."""
     def variant(within: str, across: str, gamma: float, **weights: float) -> ModelParams:
         return dc.replace(current, detectors=dc.replace(current.detectors, ecod_within=within, ecod_across=across),
-                          combine=dc.replace(current.combine, family_gamma=gamma, **weights))
+                          combine=dc.replace(current.combine, family_gamma=gamma, by_family={}, **weights))
 
     return {
         "params.yaml": current,
+        "params.yaml, same weights for every family": dc.replace(current, combine=dc.replace(current.combine, by_family={})),
         "before (no ecod, pu 2, mean)": variant("mean", "max", 1.0, rule=1, iforest=1, robust_z=1, ecod=0, pu=2),
         "ecod groups max/sum": variant("max", "sum", 3.0, rule=1, iforest=1, robust_z=1, ecod=1, pu=1),
         "ecod x2, no iforest/pu": variant("mean", "max", 3.0, rule=1, iforest=0, robust_z=1, ecod=2, pu=0),
