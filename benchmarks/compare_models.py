@@ -47,6 +47,7 @@ from pipelines.params import load_section  # noqa: E402
 
 RESERVED = {9101, 9102, 9103, 9201, 9202, 9203, 9401, 9402, 9403, 9501, 9502, 9503}  # evaluation seeds: never tune on them
 ABLATIONS = ("crew_exit", "sensor_held")  # evidence groups scored without, to show what each one adds
+SPLITS = ("sensor_held",)  # evidence groups scored with each column as a group of its own, the alternative chosen against
 
 
 def frames(seed: int, work: Path, ep: EvaluateParams, tp: TrainParams) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -84,6 +85,8 @@ def configurations(current: ModelParams) -> dict[str, ModelParams]:
         "ecod groups max/sum": variant("max", "sum", 3.0, rule=1, iforest=1, robust_z=1, ecod=1, pu=1),
         "ecod x2, no iforest/pu": variant("mean", "max", 3.0, rule=1, iforest=0, robust_z=1, ecod=2, pu=0),
         "plain mean of percentiles": variant("mean", "max", 1.0, rule=1, iforest=1, robust_z=1, ecod=1, pu=1),
+        "overproduction: rule weight 2": dc.replace(current, combine=dc.replace(
+            current.combine, by_family={**current.combine.by_family, "overproduction": {"rule": 2.0}})),
     }
 
 
@@ -92,6 +95,12 @@ def without_evidence(spec: FeatureSpec, group: str) -> FeatureSpec:
     keep = [c for c in spec.family if spec.evidence.get(c) != group]
     return FeatureSpec({c: spec.family[c] for c in keep}, {c: spec.direction[c] for c in keep},
                        {c: g for c, g in spec.evidence.items() if c in keep})
+
+
+def split_evidence(spec: FeatureSpec, group: str) -> FeatureSpec:
+    """The spec with each column of one evidence group made a group of its own."""
+    return FeatureSpec(dict(spec.family), dict(spec.direction),
+                       {c: (c if g == group else g) for c, g in spec.evidence.items()})
 
 
 def main() -> int:
@@ -115,6 +124,10 @@ def main() -> int:
         for group in ABLATIONS:
             scores = score_families(fit_rankers(train, without_evidence(spec, group), tp.model), scored)
             rows.append({"seed": seed, "config": f"params.yaml without {group} features",
+                         **{f: average_ap(scored, f, scores[f]) for f in FAMILIES}})
+        for group in SPLITS:
+            scores = score_families(fit_rankers(train, split_evidence(spec, group), tp.model), scored)
+            rows.append({"seed": seed, "config": f"params.yaml, {group} columns as groups of their own",
                          **{f: average_ap(scored, f, scores[f]) for f in FAMILIES}})
         rows.append({"seed": seed, "config": "rule baseline",
                      **{f: average_ap(scored, f, rule_score(scored, f)) for f in FAMILIES}})
