@@ -81,6 +81,8 @@ def configurations(current: ModelParams) -> dict[str, ModelParams]:
     return {
         "params.yaml": current,
         "params.yaml, same weights for every family": dc.replace(current, combine=dc.replace(current.combine, by_family={})),
+        "params.yaml, ECOD weight 2 for every family": dc.replace(
+            current, combine=dc.replace(current.combine, ecod=2.0, by_family={})),
         "before (no ecod, pu 2, mean)": variant("mean", "max", 1.0, rule=1, iforest=1, robust_z=1, ecod=0, pu=2),
         "ecod groups max/sum": variant("max", "sum", 3.0, rule=1, iforest=1, robust_z=1, ecod=1, pu=1),
         "ecod x2, no iforest/pu": variant("mean", "max", 3.0, rule=1, iforest=0, robust_z=1, ecod=2, pu=0),
