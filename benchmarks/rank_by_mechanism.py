@@ -8,12 +8,14 @@ A diagnosis, not a tuning tool: it reads the seeds `minewatch evaluate` (or comp
 --work, fits params.yaml's model on the findings before the cutoff as `evaluate` does, scores the weekly
 dates after it, and reports for each mechanism of the family (from `_truth/anomalies.csv`) how many
 positive mine-dates it has and their mean rank of the mines (1 = top) under the model and the rule.
-A mine with two mechanisms of the family counts under each.
+A mine with two mechanisms of the family counts under each. It then counts the model's false positives
+in the top k (10 % of mines, as `evaluate`) and how many of them are positives of another family.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -47,6 +49,19 @@ def mechanism_ranks(scored: pd.DataFrame, model_score: pd.Series, anomalies: pd.
     return live.groupby("mechanism").agg(n=("rank", "size"), rank=("rank", "mean"), rule_rank=("rule_rank", "mean"))
 
 
+def top_k_false_positives(scored: pd.DataFrame, model_score: pd.Series, family: str, share: float) -> pd.Series:
+    """Top-k slots over the dates, the false positives among them, and how many of those are another family's."""
+    rank = model_score.groupby(scored["as_of"]).rank(ascending=False, method="first")
+    k = scored.groupby("as_of")["mine_code"].transform("size").mul(share).apply(math.ceil)
+    top = scored[rank <= k]
+    wrong = top[top[f"truth_{family}"] == 0]
+    out = {"top_k_slots": len(top), "false_positives": len(wrong)}
+    for other in FAMILIES:
+        if other != family:
+            out[f"of them {other}"] = int(wrong[f"truth_{other}"].sum())
+    return pd.Series(out)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("family", choices=FAMILIES)
@@ -68,6 +83,9 @@ def main() -> int:
         n_mines = int(scored.groupby("as_of").size().max())
         print(f"seed {seed}, {args.family}: mean rank of {n_mines} (1 = top) of the positive mine-dates after the cutoff")
         print(table.round(1).to_string(), end="\n\n")
+        wrong = top_k_false_positives(scored, pd.Series(scores[args.family].to_numpy(), index=scored.index),
+                                      args.family, ep.top_share)
+        print(wrong.to_string(), end="\n\n")
     return 0
 
 

@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from rank_by_mechanism import mechanism_ranks  # noqa: E402
+from rank_by_mechanism import mechanism_ranks, top_k_false_positives  # noqa: E402
 
 
 def test_ranks_only_where_the_mechanism_is_live():
@@ -37,3 +37,18 @@ def test_ranks_only_where_the_mechanism_is_live():
     # B's scheme ended 08-05: live in the window [08-03, 09-02) of 09-01 only
     assert table.loc["over_manning", "n"] == 1
     assert table.loc["over_manning", "rank"] == 3 and table.loc["over_manning", "rule_rank"] == 1
+
+
+def test_false_positives_in_the_top_k_and_whose_they_are():
+    scored = pd.DataFrame({
+        "as_of": [pd.Timestamp("2025-09-01")] * 4,
+        "mine_code": ["A", "B", "C", "D"],
+        "truth_overproduction": [1, 0, 0, 0],
+        "truth_hidden_workface": [0, 1, 0, 0],
+        "truth_alarm_falsification": [0, 0, 0, 0],
+        "truth_concealed_accident": [0, 0, 0, 1],
+    })
+    # k = ceil(0.5 x 4) = 2: B and A; B is a false positive and a hidden-workface mine
+    got = top_k_false_positives(scored, pd.Series([0.5, 0.9, 0.1, 0.3]), "overproduction", share=0.5)
+    assert got["top_k_slots"] == 2 and got["false_positives"] == 1
+    assert got["of them hidden_workface"] == 1 and got["of them concealed_accident"] == 0
