@@ -15,7 +15,6 @@ in the top k (10 % of mines, as `evaluate`) and how many of them are positives o
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -27,10 +26,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from compare_models import frames  # noqa: E402
 
+from models.combine import unique_ranks  # noqa: E402
+from models.metrics import top_k  # noqa: E402
 from models.ranker import score_families  # noqa: E402
 from models.rules import rule_score  # noqa: E402
 from models.spec import FAMILIES  # noqa: E402
-from pipelines.evaluate import EvaluateParams  # noqa: E402
+from pipelines.evaluate import EvaluateParams, live_anomalies  # noqa: E402
 from pipelines.modelling import TrainParams, feature_spec, fit_rankers  # noqa: E402
 from pipelines.params import load_section  # noqa: E402
 
@@ -42,18 +43,17 @@ def mechanism_ranks(scored: pd.DataFrame, model_score: pd.Series, anomalies: pd.
     frame["rank"] = model_score.groupby(scored["as_of"]).rank(ascending=False, method="average")
     frame["rule_rank"] = rule_score(scored, family).groupby(scored["as_of"]).rank(ascending=False, method="average")
     plans = anomalies[anomalies["family"] == family]
-    live = frame.merge(plans[["mine_code", "mechanism", "start_at", "end_at"]], on="mine_code")
-    end = pd.to_datetime(live["as_of"]) + pd.Timedelta(days=1)
-    still_on = live["end_at"].isna() | (live["end_at"] >= end - pd.Timedelta(days=window_days))
-    live = live[(live["start_at"] < end) & still_on]
+    live = pd.concat([live_anomalies(plans, as_of.date(), window_days)[["mine_code", "mechanism"]].assign(as_of=as_of)
+                      for as_of in pd.to_datetime(frame["as_of"]).drop_duplicates()])
+    live = frame.assign(as_of=pd.to_datetime(frame["as_of"])).merge(live, on=["as_of", "mine_code"])
     return live.groupby("mechanism").agg(n=("rank", "size"), rank=("rank", "mean"), rule_rank=("rule_rank", "mean"))
 
 
 def top_k_false_positives(scored: pd.DataFrame, model_score: pd.Series, family: str, share: float) -> pd.Series:
     """Top-k slots over the dates, the false positives among them, and how many of those are another family's."""
-    rank = model_score.groupby(scored["as_of"]).rank(ascending=False, method="first")
-    k = scored.groupby("as_of")["mine_code"].transform("size").mul(share).apply(math.ceil)
-    top = scored[rank <= k]
+    rank = unique_ranks(model_score, scored["mine_code"], scored["as_of"])  # as `evaluate` ranks for P@k
+    k = scored.groupby("as_of")["mine_code"].transform("size").map(lambda n: top_k(int(n), share))
+    top = scored[rank <= k.to_numpy()]
     wrong = top[top[f"truth_{family}"] == 0]
     out = {"top_k_slots": len(top), "false_positives": len(wrong)}
     for other in FAMILIES:

@@ -47,14 +47,17 @@ class SeedResult:
     accidents: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def active_truth(anomalies: pd.DataFrame, mines: list[str], as_of: date, window_days: int) -> pd.DataFrame:
-    """1 where a family's planted mechanism was active at some time in the window the features see."""
+def live_anomalies(anomalies: pd.DataFrame, as_of: date, window_days: int) -> pd.DataFrame:
+    """The planted mechanisms active at some time in the window the features see as of `as_of`."""
     end = pd.Timestamp(as_of + timedelta(days=1))
     start = end - pd.Timedelta(days=window_days)
-    a = anomalies.copy()
-    a["start_at"] = pd.to_datetime(a["start_at"])
-    a["end_at"] = pd.to_datetime(a["end_at"]).fillna(pd.Timestamp.max)
-    live = a[(a["start_at"] < end) & (a["end_at"] >= start)]
+    ends = pd.to_datetime(anomalies["end_at"])
+    return anomalies[(pd.to_datetime(anomalies["start_at"]) < end) & (ends.isna() | (ends >= start))]
+
+
+def active_truth(anomalies: pd.DataFrame, mines: list[str], as_of: date, window_days: int) -> pd.DataFrame:
+    """1 where a family's planted mechanism was active at some time in the window the features see."""
+    live = live_anomalies(anomalies, as_of, window_days)
     out = pd.DataFrame({"mine_code": mines})
     for family in FAMILIES:
         positives = set(live.loc[live["family"] == family, "mine_code"].astype(str))

@@ -176,7 +176,7 @@ HEADERS = {
     "sensor_type": ("sensor", "传感器"), "face_code": ("face", "工作面"), "n_periods": ("periods", "周期数"),
     "mean_value": ("mean", "均值"), "peak_value": ("peak", "峰值"), "share_near_threshold": ("near limit", "贴近门限"),
     "longest_flat_hours": ("flat h", "恒定 h"), "calibration_periods": ("calibr.", "标校"),
-    "pause_periods": ("paused", "暂停"), "share_calibration_while_producing": ("calibr. while producing", "生产时标校"),
+    "share_calibration_while_producing": ("calibr. while producing", "生产时标校"),
     "corr_with_face_power": ("corr. face power", "与工作面用电相关"),
     "level_ratio_vs_history": ("level vs history", "与历史水平比"),
     "kind": ("kind", "类型"), "event_at": ("event time", "事件时刻"), "area_code": ("area", "区域"),
