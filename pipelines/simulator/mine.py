@@ -76,6 +76,7 @@ class MineSim:
         self.breakdowns: list[tuple[int, int, int]] = []  # (face, first minute, minutes), set by output
         self.truth_anomalies: list[dict] = []
         self.truth_decoys: list[dict] = []
+        self.derived_plans: list[Plan] = []  # truth implied by a planted mechanism (output.label_hidden_face_overproduction)
 
     # ---- helpers -------------------------------------------------------------------------------
     def window_mask_days(self, plan: Plan) -> np.ndarray:
@@ -198,7 +199,7 @@ class MineSim:
     def facts(self) -> dict:
         """What the inspection planner may use: true windows per family (for detection) and visible hints."""
         fams = {}
-        for pl in self.spec.plans:
+        for pl in [*self.spec.plans, *self.derived_plans]:
             if pl.family != "decoy":
                 fams.setdefault(pl.family, []).append((pl.start_day, pl.end_day))
         return dict(windows=fams, capacity=self.spec.capacity_tpy, gas_class=self.spec.gas_class,

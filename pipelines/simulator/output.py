@@ -7,6 +7,8 @@ import numpy as np
 from pipelines.simulator.mine import DAY_S, FALSIFY_HANDLING, Accident, Event, MineSim
 from pipelines.simulator.plan import Plan
 
+HIDDEN_FACE_OVER_CAPACITY = 1.10  # monthly output above capacity/12 by more than 10 % (判定标准 2021)
+
 METHANE_KINDS = ("ch4_t0", "ch4_t1", "ch4_t2", "ch4_h1", "ch4_h2", "ch4_ret", "ch4_in", "ch4_ref")
 GAS_INDEX = {"low": 0, "high": 1, "outburst": 2}
 
@@ -243,6 +245,27 @@ def build_output(s: MineSim) -> None:
     s.belt = np.round(np.clip(s.belt_true * factor * noise, 0, None), 2)
     hidden = [fi for fi, f in enumerate(L.faces) if f.type == "hidden"]
     s.hidden_weighed = (s.tonnes[hidden].sum(axis=0) * factor) if hidden else np.zeros(s.Q)
+    label_hidden_face_overproduction(s)
+
+
+def label_hidden_face_overproduction(s: MineSim) -> None:
+    """The rulebook's output test holds whatever the cause: a hidden face that lifts the mine's true output
+    above 110 % of capacity/365 per day, on average over the face's window, makes that window overproduction too.
+
+    判定标准 (2021) counts a month's output above approved capacity by more than 10 % as a major hazard;
+    inspectors who find the hidden face weigh its coal with the rest. The hidden face's windows last
+    about 15-70 days, so the window stands in for the month. Only the truth changes: no table does.
+    """
+    true_day = s.tonnes.sum(axis=0).reshape(s.D, 96).sum(axis=1)
+    cap_day = s.spec.capacity_tpy / 365.0
+    for pl in s.plans("hidden_workface"):
+        w = s.window_mask_days(pl)
+        ratio = float(true_day[w].mean() / cap_day) if w.any() else 0.0
+        if ratio > HIDDEN_FACE_OVER_CAPACITY:
+            derived = Plan("overproduction", "hidden_face_over_capacity", pl.start_day, pl.end_day)
+            s.derived_plans.append(derived)
+            s.anomaly(derived, f"hidden face lifts true output to {ratio:.2f} x capacity/365 per day over its window "
+                               f"({pl.mechanism}); the rulebook's limit is {HIDDEN_FACE_OVER_CAPACITY:.2f}")
 
 
 def build_reports(s: MineSim) -> None:

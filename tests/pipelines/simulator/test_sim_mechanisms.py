@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from simulator_helpers import MECH_DAYS, frame, seconds
+from simulator_helpers import MECH_DAYS, MECH_START, frame, mech_specs, seconds
+
+from pipelines.simulator.config import SimulateParams
+from pipelines.simulator.mine import simulate_mine
+from pipelines.simulator.plan import Plan
 
 DAY = 86400
 
@@ -106,6 +110,31 @@ def test_power_misbooked(mech) -> None:
     assert corr_win > 0.3 and corr_win > corr_before + 0.2  # a pump circuit that follows the shifts
     rep = reports(res)
     assert (rep[days_in(pl, rep.index)] <= spec.capacity_tpy / 365).all()
+
+
+@pytest.mark.parametrize(("utilisation", "over"), [(1.0, True), (0.62, False)])
+def test_hidden_face_over_capacity_is_overproduction_too(utilisation: float, over: bool) -> None:
+    """The rulebook's output test whatever the cause: with the hidden face's output on top, a mine planned at
+    capacity truly produces above 110 % and that window is overproduction too; one planned at 62 % stays under."""
+    p = SimulateParams()
+    spec = mech_specs(p)[0]
+    spec.plans = [Plan("hidden_workface", "crew_in_restricted_area", 3.0, 20.0)]
+    spec.utilisation = utilisation
+    res = simulate_mine(spec, p, MECH_START, 24)
+    derived = [a for a in res.anomalies if a["mechanism"] == "hidden_face_over_capacity"]
+    windows = res.facts["windows"].get("overproduction", [])
+    if over:
+        assert len(derived) == 1 and derived[0]["family"] == "overproduction"
+        hw = next(a for a in res.anomalies if a["family"] == "hidden_workface")
+        assert (derived[0]["start_at"], derived[0]["end_at"]) == (hw["start_at"], hw["end_at"])
+        assert windows == [(3.0, 20.0)]  # inspectors can find it
+        ratio = float(derived[0]["detail"].split(" x ")[0].rsplit(" ", 1)[1])
+        belt = frame(res, "production")
+        in_win = (seconds(belt["period_start"]) >= 3 * DAY) & (seconds(belt["period_start"]) < 20 * DAY)
+        weighed = belt.loc[in_win, "tonnes"].sum() / 17 / (spec.capacity_tpy / 365)
+        assert ratio > 1.10 and weighed == pytest.approx(ratio, abs=0.03)  # the belt scale weighs it (no under-weighing here)
+    else:
+        assert derived == [] and windows == []
 
 
 # ---- overproduction ------------------------------------------------------------------------------------
