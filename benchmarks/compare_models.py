@@ -48,6 +48,7 @@ from pipelines.params import load_section  # noqa: E402
 RESERVED = {9101, 9102, 9103, 9201, 9202, 9203, 9401, 9402, 9403, 9501, 9502, 9503, 9601, 9602, 9603}  # evaluation seeds: never tune on them
 ABLATIONS = ("crew_exit", "sensor_held")  # evidence groups scored without, to show what each one adds
 SPLITS = ("sensor_held",)  # evidence groups scored with each column as a group of its own, the alternative chosen against
+COLUMN_ABLATIONS = ("ca_max_crew_days_off_lookback",)  # single columns scored without, to show what each one adds
 
 
 def frames(seed: int, work: Path, ep: EvaluateParams, tp: TrainParams) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -99,6 +100,13 @@ def without_evidence(spec: FeatureSpec, group: str) -> FeatureSpec:
                        {c: g for c, g in spec.evidence.items() if c in keep})
 
 
+def without_column(spec: FeatureSpec, column: str) -> FeatureSpec:
+    """The spec without one column."""
+    return FeatureSpec({c: f for c, f in spec.family.items() if c != column},
+                       {c: d for c, d in spec.direction.items() if c != column},
+                       {c: g for c, g in spec.evidence.items() if c != column})
+
+
 def split_evidence(spec: FeatureSpec, group: str) -> FeatureSpec:
     """The spec with each column of one evidence group made a group of its own."""
     return FeatureSpec(dict(spec.family), dict(spec.direction),
@@ -126,6 +134,10 @@ def main() -> int:
         for group in ABLATIONS:
             scores = score_families(fit_rankers(train, without_evidence(spec, group), tp.model), scored)
             rows.append({"seed": seed, "config": f"params.yaml without {group} features",
+                         **{f: average_ap(scored, f, scores[f]) for f in FAMILIES}})
+        for column in COLUMN_ABLATIONS:
+            scores = score_families(fit_rankers(train, without_column(spec, column), tp.model), scored)
+            rows.append({"seed": seed, "config": f"params.yaml without {column}",
                          **{f: average_ap(scored, f, scores[f]) for f in FAMILIES}})
         for group in SPLITS:
             scores = score_families(fit_rankers(train, split_evidence(spec, group), tp.model), scored)

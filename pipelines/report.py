@@ -289,6 +289,9 @@ EVIDENCE: dict[str, EvidenceSpec] = {
     "ca_n_crew_cards_off_lookback": EvidenceSpec(
         "incidents", INCIDENT_COLS, [("n_cards_off_7d", False), ("event_at", True)],
         lambda d: _kind("crew_exit")(d) & _positive("n_cards_off_7d")(d)),
+    "ca_max_crew_days_off_lookback": EvidenceSpec(
+        "incidents", INCIDENT_COLS, [("max_days_off", False), ("event_at", True)],
+        lambda d: _kind("crew_exit")(d) & _positive("n_cards_off_7d")(d)),
     "ca_max_suspicion_points": EvidenceSpec("incidents", INCIDENT_COLS, [("suspicion_points", False), ("event_at", True)]),
     "ca_n_events_with_deregistration": EvidenceSpec(
         "incidents", INCIDENT_COLS, [("event_at", True)], _positive("n_deregistered_10d")),

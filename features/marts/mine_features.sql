@@ -178,7 +178,13 @@ incident_stats as (
         ) as max_suspicion_lookback,
         sum(n_cards_off_7d) filter (
             where kind = 'crew_exit' and event_at >= $as_of_end - to_days(2 * $window_days) and not has_accident_report
-        ) as n_crew_cards_off_lookback
+        ) as n_crew_cards_off_lookback,
+        -- how long the longest of them has stayed off so far: leave lasts one to three weeks, a hurt worker
+        -- stays off for weeks to months; counted up to the as-of date, so it grows while the card stays away
+        max(max_days_off) filter (
+            where kind = 'crew_exit' and n_cards_off_7d > 0 and event_at >= $as_of_end - to_days(2 * $window_days)
+                and not has_accident_report
+        ) as max_crew_days_off_lookback
     from (select *, kind <> 'crew_exit' or n_cards_off_7d > 0 as is_incident from candidates)
     group by all
 ),
@@ -263,6 +269,7 @@ joined as (
         coalesce(i.max_suspicion_lookback, 0) as ca_max_suspicion_lookback,
         coalesce(i.n_face_stop_unexplained, 0) as ca_n_unexplained_face_stops,
         coalesce(i.n_crew_cards_off_lookback, 0) as ca_n_crew_cards_off_lookback,
+        coalesce(i.max_crew_days_off_lookback, 0) as ca_max_crew_days_off_lookback,
         i.max_co_spike_ratio as ca_max_co_spike_ratio,
         coalesce(l.n_late_filed_stops, 0) as ca_n_late_filed_stops,
         coalesce(r.n_reported_accidents, 0) as ca_n_reported_accidents
@@ -366,6 +373,7 @@ final as (
         cast(j.ca_max_suspicion_lookback as integer) as ca_max_suspicion_lookback,
         cast(j.ca_n_unexplained_face_stops as integer) as ca_n_unexplained_face_stops,
         cast(j.ca_n_crew_cards_off_lookback as integer) as ca_n_crew_cards_off_lookback,
+        cast(j.ca_max_crew_days_off_lookback as double) as ca_max_crew_days_off_lookback,
         cast(j.ca_max_co_spike_ratio as double) as ca_max_co_spike_ratio,
         cast(j.ca_n_late_filed_stops as integer) as ca_n_late_filed_stops,
         cast(j.ca_n_reported_accidents as integer) as ca_n_reported_accidents

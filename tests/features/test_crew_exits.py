@@ -99,9 +99,22 @@ def test_mine_feature_counts_cards_off_after_unreported_crew_exits(con):
     row = con.execute("select * from mine_features where as_of = date '2025-03-30'").df().iloc[0]
     # exit A (03-10) is outside the 15-day window but inside the 30-day lookback; exit C was reported
     assert row.ca_n_crew_cards_off_lookback == 1
+    assert row.ca_max_crew_days_off_lookback == pytest.approx(14 + 20 / 24)  # K1, back on 03-25 07:00
     # a crew nobody stayed off after is the breakdown look-alike: its roster change and red flags do not count
     assert (row.ca_n_cards_deregistered, row.ca_max_suspicion_points) == (0, 0)
     assert row.ca_max_suspicion_lookback == 2  # exit A: a card off a week, no report
     build(con, "2025-04-20", window_days=15, history_days=10)
     later = con.execute("select * from mine_features where as_of = date '2025-04-20'").df().iloc[0]
-    assert later.ca_n_crew_cards_off_lookback == 0
+    assert later.ca_n_crew_cards_off_lookback == 0 and later.ca_max_crew_days_off_lookback == 0
+
+
+def test_mine_feature_days_off_grow_until_the_card_is_back(con):
+    warehouse(con)
+    # as of 03-20 K1 has been off 10 days 13 hours and its return is not known yet; exit C was reported
+    build(con, "2025-03-20", window_days=15, history_days=10)
+    row = con.execute("select * from mine_features where as_of = date '2025-03-20'").df().iloc[0]
+    assert row.ca_max_crew_days_off_lookback == pytest.approx(10 + 13 / 24)
+    # as of 03-14 nobody has been off a week: the feature is 0, not the four days so far
+    build(con, "2025-03-14", window_days=15, history_days=10)
+    row = con.execute("select * from mine_features where as_of = date '2025-03-14'").df().iloc[0]
+    assert row.ca_max_crew_days_off_lookback == 0
