@@ -45,7 +45,8 @@ from pipelines.modelling import (  # noqa: E402
 )
 from pipelines.params import load_section  # noqa: E402
 
-RESERVED = {9101, 9102, 9103, 9201, 9202, 9203, 9401, 9402, 9403, 9501, 9502, 9503, 9601, 9602, 9603}  # evaluation seeds: never tune on them
+RESERVED = {9101, 9102, 9103, 9201, 9202, 9203, 9401, 9402, 9403,  # evaluation seeds: never tune on them
+            9501, 9502, 9503, 9601, 9602, 9603, 9701, 9702, 9703}
 ABLATIONS = ("crew_exit", "sensor_held")  # evidence groups scored without, to show what each one adds
 SPLITS = ("sensor_held",)  # evidence groups scored with each column as a group of its own, the alternative chosen against
 COLUMN_ABLATIONS = ("ca_max_crew_days_off_lookback",)  # single columns scored without, to show what each one adds

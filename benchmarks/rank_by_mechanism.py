@@ -1,7 +1,7 @@
 """Where each planted mechanism ranks: mean within-date rank of its positive mine-dates, model against rule.
 
 Usage:
-    python benchmarks/rank_by_mechanism.py alarm_falsification 9601 9602 9603   # after `minewatch evaluate`
+    python benchmarks/rank_by_mechanism.py alarm_falsification 9701 9702 9703   # after `minewatch evaluate`
     python benchmarks/rank_by_mechanism.py overproduction 8001 --work data/dev    # a dev seed
 
 A diagnosis, not a tuning tool: it reads the seeds `minewatch evaluate` (or compare_models.py) left under
