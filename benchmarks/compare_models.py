@@ -94,18 +94,16 @@ def configurations(current: ModelParams) -> dict[str, ModelParams]:
     }
 
 
+def without_columns(spec: FeatureSpec, drop: set[str]) -> FeatureSpec:
+    """The spec without some columns: what the models knew before they were added."""
+    return FeatureSpec({c: f for c, f in spec.family.items() if c not in drop},
+                       {c: d for c, d in spec.direction.items() if c not in drop},
+                       {c: g for c, g in spec.evidence.items() if c not in drop})
+
+
 def without_evidence(spec: FeatureSpec, group: str) -> FeatureSpec:
-    """The spec without the columns of one evidence group: what the models knew before that group was added."""
-    keep = [c for c in spec.family if spec.evidence.get(c) != group]
-    return FeatureSpec({c: spec.family[c] for c in keep}, {c: spec.direction[c] for c in keep},
-                       {c: g for c, g in spec.evidence.items() if c in keep})
-
-
-def without_column(spec: FeatureSpec, column: str) -> FeatureSpec:
-    """The spec without one column."""
-    return FeatureSpec({c: f for c, f in spec.family.items() if c != column},
-                       {c: d for c, d in spec.direction.items() if c != column},
-                       {c: g for c, g in spec.evidence.items() if c != column})
+    """The spec without the columns of one evidence group."""
+    return without_columns(spec, {c for c in spec.family if spec.evidence.get(c) == group})
 
 
 def split_evidence(spec: FeatureSpec, group: str) -> FeatureSpec:
@@ -137,7 +135,7 @@ def main() -> int:
             rows.append({"seed": seed, "config": f"params.yaml without {group} features",
                          **{f: average_ap(scored, f, scores[f]) for f in FAMILIES}})
         for column in COLUMN_ABLATIONS:
-            scores = score_families(fit_rankers(train, without_column(spec, column), tp.model), scored)
+            scores = score_families(fit_rankers(train, without_columns(spec, {column}), tp.model), scored)
             rows.append({"seed": seed, "config": f"params.yaml without {column}",
                          **{f: average_ap(scored, f, scores[f]) for f in FAMILIES}})
         for group in SPLITS:

@@ -71,19 +71,21 @@ class CombineParams:
     # one family's own weights where they differ from the ones above, e.g. {"alarm_falsification": {"ecod": 2.0}}
     by_family: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
-    def weights(self, family: str | None = None) -> dict[str, float]:
-        """component -> weight, for `family` when given (its `by_family` entries replace the shared ones)."""
-        out = {c: float(getattr(self, c)) for c in COMPONENTS}
+    def __post_init__(self) -> None:
         strays = sorted(set(self.by_family) - set(FAMILIES))
         if strays:
             raise ValueError(f"combine.by_family: unknown family {', '.join(strays)}; known: {', '.join(FAMILIES)}")
-        if family is not None:
-            own = dict(self.by_family.get(family) or {})
-            unknown = sorted(set(own) - set(COMPONENTS))
+        for family, own in self.by_family.items():
+            unknown = sorted(set(own or {}) - set(COMPONENTS))
             if unknown:
                 raise ValueError(f"combine.by_family.{family}: unknown component(s) {', '.join(unknown)}; "
                                  f"known: {', '.join(COMPONENTS)}")
-            out.update({c: float(w) for c, w in own.items()})
+
+    def weights(self, family: str | None = None) -> dict[str, float]:
+        """component -> weight, for `family` when given (its `by_family` entries replace the shared ones)."""
+        out = {c: float(getattr(self, c)) for c in COMPONENTS}
+        if family is not None:
+            out.update({c: float(w) for c, w in (self.by_family.get(family) or {}).items()})
         return out
 
 

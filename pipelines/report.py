@@ -258,6 +258,11 @@ def _kind(kind: str) -> Callable[[pd.DataFrame], pd.Series]:
     return lambda d: (d["kind"] == kind) & ~d["has_accident_report"].fillna(False).astype(bool)
 
 
+def _crew_off(d: pd.DataFrame) -> pd.Series:
+    """Crew exits after which a card stayed off work a week or more."""
+    return _kind("crew_exit")(d) & _positive("n_cards_off_7d")(d)
+
+
 _ALARM_TIME = [("started_at", True)]
 EVIDENCE: dict[str, EvidenceSpec] = {
     "af_cut_missing_share": EvidenceSpec("alarms", ALARM_COLS, _ALARM_TIME, _flag("is_cut_missing")),
@@ -287,11 +292,9 @@ EVIDENCE: dict[str, EvidenceSpec] = {
     "ca_n_late_trip_events": EvidenceSpec("incidents", INCIDENT_COLS, [("event_at", True)], _kind("late_trip")),
     "ca_n_unexplained_face_stops": EvidenceSpec("incidents", INCIDENT_COLS, [("event_at", True)], _kind("face_stop")),
     "ca_n_crew_cards_off_lookback": EvidenceSpec(
-        "incidents", INCIDENT_COLS, [("n_cards_off_7d", False), ("event_at", True)],
-        lambda d: _kind("crew_exit")(d) & _positive("n_cards_off_7d")(d)),
+        "incidents", INCIDENT_COLS, [("n_cards_off_7d", False), ("event_at", True)], _crew_off),
     "ca_max_crew_days_off_lookback": EvidenceSpec(
-        "incidents", INCIDENT_COLS, [("max_days_off", False), ("event_at", True)],
-        lambda d: _kind("crew_exit")(d) & _positive("n_cards_off_7d")(d)),
+        "incidents", INCIDENT_COLS, [("max_days_off", False), ("event_at", True)], _crew_off),
     "ca_max_suspicion_points": EvidenceSpec("incidents", INCIDENT_COLS, [("suspicion_points", False), ("event_at", True)]),
     "ca_n_events_with_deregistration": EvidenceSpec(
         "incidents", INCIDENT_COLS, [("event_at", True)], _positive("n_deregistered_10d")),

@@ -78,9 +78,9 @@ def test_a_family_can_weigh_its_components_its_own_way(tmp_path, spec, frame):
     fitted = FamilyRanker("overproduction", spec, dc.replace(params, detectors=FAST_DETECTORS)).fit(frame, labels)
     assert fitted.weights_["ecod"] == 3.0 and fitted.weights_["rule"] == 1.0
     with pytest.raises(ValueError, match="unknown component"):
-        CombineParams(by_family={"overproduction": {"ecdo": 2.0}}).weights("overproduction")
+        CombineParams(by_family={"overproduction": {"ecdo": 2.0}})  # a typo in params.yaml fails on load
     with pytest.raises(ValueError, match="unknown family"):
-        CombineParams(by_family={"overproducton": {"ecod": 2.0}}).weights("overproduction")
+        CombineParams(by_family={"overproducton": {"ecod": 2.0}})
 
 
 def test_pu_weight_follows_its_evidence(spec, labelled):
